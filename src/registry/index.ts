@@ -1,0 +1,15 @@
+/**
+ * `rmb-ts/registry` — where relays and peers look twins up (account id, relay domains, e2e key).
+ *
+ * @example
+ * ```ts
+ * import { MemoryRegistry } from "rmb-ts/registry";
+ * const registry = new MemoryRegistry();
+ * const alice = registry.register({ accountId: signer.publicKey, relays: ["relay.example"] });
+ * await registry.getTwin(alice.id);
+ * ```
+ */
+export { InvalidTwinError, TwinNotFoundError } from "./errors.js";
+export { MemoryRegistry, type RegisterTwinOptions } from "./memory-registry.js";
+export { parseRelayField, type Twin } from "./twin.js";
+export type { TwinRegistry } from "./twin-registry.js";

@@ -1,0 +1,93 @@
+import { bytesKey } from "../lru-cache.js";
+import { InvalidTwinError, TwinNotFoundError } from "./errors.js";
+import type { Twin } from "./twin.js";
+import type { TwinRegistry } from "./twin-registry.js";
+
+/** Fields of a new twin; the registry assigns the id. */
+export interface RegisterTwinOptions {
+  accountId: Uint8Array;
+  relays?: string[];
+  pk?: Uint8Array;
+}
+
+/**
+ * An in-memory twin registry, for tests and single-process setups. Ids are assigned from 1 upwards; one twin per
+ * account id (like tfchain). Returned twins are copies, so callers cannot mutate the stored records.
+ */
+export class MemoryRegistry implements TwinRegistry {
+  readonly #twins = new Map<number, Twin>();
+  readonly #byAccount = new Map<string, number>();
+  #nextId = 1;
+
+  /** Creates a twin with the next free id. Throws `InvalidTwinError` if the account already has a twin. */
+  register(options: RegisterTwinOptions): Twin {
+    while (this.#twins.has(this.#nextId)) this.#nextId += 1;
+    const twin: Twin = { id: this.#nextId, accountId: options.accountId };
+    if (options.relays !== undefined) twin.relays = options.relays;
+    if (options.pk !== undefined) twin.pk = options.pk;
+    this.set(twin);
+    return copy(twin);
+  }
+
+  /** Stores or replaces a twin under its id. Throws `InvalidTwinError` for a malformed record. */
+  set(twin: Twin): void {
+    validate(twin);
+    const key = bytesKey(twin.accountId);
+    const owner = this.#byAccount.get(key);
+    if (owner !== undefined && owner !== twin.id) {
+      throw new InvalidTwinError(`account id already belongs to twin ${owner}`);
+    }
+    const previous = this.#twins.get(twin.id);
+    if (previous !== undefined) this.#byAccount.delete(bytesKey(previous.accountId));
+    this.#twins.set(twin.id, copy(twin));
+    this.#byAccount.set(key, twin.id);
+  }
+
+  /** Removes a twin. Throws `TwinNotFoundError` if there is none with this id. */
+  delete(id: number): void {
+    const twin = this.#twins.get(id);
+    if (twin === undefined) throw new TwinNotFoundError(id);
+    this.#twins.delete(id);
+    this.#byAccount.delete(bytesKey(twin.accountId));
+  }
+
+  /** How many twins are stored. */
+  get size(): number {
+    return this.#twins.size;
+  }
+
+  async getTwin(id: number): Promise<Twin | undefined> {
+    const twin = this.#twins.get(id);
+    return twin === undefined ? undefined : copy(twin);
+  }
+
+  async getTwinIdByAccount(accountId: Uint8Array): Promise<number | undefined> {
+    return this.#byAccount.get(bytesKey(accountId));
+  }
+}
+
+function validate(twin: Twin): void {
+  if (!Number.isInteger(twin.id) || twin.id < 1 || twin.id > 0xffffffff) {
+    throw new InvalidTwinError(`twin id must be an integer in [1, 4294967295], got ${twin.id}`);
+  }
+  if (!(twin.accountId instanceof Uint8Array) || twin.accountId.length !== 32) {
+    throw new InvalidTwinError("accountId must be 32 bytes");
+  }
+  if (twin.pk !== undefined && (!(twin.pk instanceof Uint8Array) || twin.pk.length !== 33)) {
+    throw new InvalidTwinError("pk must be 33 bytes (compressed secp256k1)");
+  }
+  if (twin.relays !== undefined) {
+    for (const relay of twin.relays) {
+      if (typeof relay !== "string" || relay.length === 0 || relay.includes("_")) {
+        throw new InvalidTwinError(`invalid relay domain ${JSON.stringify(relay)}`);
+      }
+    }
+  }
+}
+
+function copy(twin: Twin): Twin {
+  const out: Twin = { id: twin.id, accountId: Uint8Array.from(twin.accountId) };
+  if (twin.relays !== undefined) out.relays = [...twin.relays];
+  if (twin.pk !== undefined) out.pk = Uint8Array.from(twin.pk);
+  return out;
+}

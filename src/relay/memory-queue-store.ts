@@ -1,0 +1,154 @@
+import type { DropListener, QueuedMessage, QueueStore } from "./queue-store.js";
+
+/** Options of {@link MemoryQueueStore}. */
+export interface MemoryQueueStoreOptions {
+  /** Most entries per session; enqueueing beyond it drops the oldest. @default 10000 */
+  maxLength?: number;
+  /** Seconds an entry may wait; older entries are dropped. @default 3600 */
+  maxAge?: number;
+  /** Unix seconds. @default Date.now()/1000 */
+  clock?: () => number;
+  /** Told about every dropped entry. */
+  onDrop?: DropListener;
+}
+
+interface Entry {
+  id: number;
+  data: Uint8Array | undefined; // undefined once acked or dropped
+  at: number;
+}
+
+interface Queue {
+  entries: Entry[];
+  head: number;
+  live: number;
+}
+
+/**
+ * In-process {@link QueueStore}: one array per session, compacted as it drains. Unlike rmb-rs's stream-wide
+ * `EXPIRE`, age is per message: each entry is dropped `maxAge` seconds after it was enqueued.
+ */
+export class MemoryQueueStore implements QueueStore {
+  readonly #queues = new Map<string, Queue>();
+  readonly #maxLength: number;
+  readonly #maxAge: number;
+  readonly #clock: () => number;
+  readonly #onDrop: DropListener | undefined;
+  /** Store-wide counter, so ids never go backwards even when an empty queue is dropped and recreated. */
+  #nextId = 1;
+
+  constructor(options: MemoryQueueStoreOptions = {}) {
+    this.#maxLength = options.maxLength ?? 10_000;
+    this.#maxAge = options.maxAge ?? 3600;
+    this.#clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
+    this.#onDrop = options.onDrop;
+  }
+
+  async enqueue(session: string, data: Uint8Array): Promise<void> {
+    const existing = this.#queues.get(session);
+    if (existing !== undefined) this.#expire(session, existing); // may drop an emptied queue
+    let q = this.#queues.get(session);
+    if (q === undefined) {
+      q = { entries: [], head: 0, live: 0 };
+      this.#queues.set(session, q);
+    }
+    q.entries.push({ id: this.#nextId++, data, at: this.#clock() });
+    q.live += 1;
+    while (q.live > this.#maxLength) {
+      const oldest = this.#firstLive(q);
+      if (oldest === undefined) break;
+      this.#drop(session, q, oldest, "queue_full");
+    }
+  }
+
+  async read(session: string, after: number, count: number): Promise<QueuedMessage[]> {
+    const q = this.#queues.get(session);
+    if (q === undefined) return [];
+    this.#expire(session, q);
+    const out: QueuedMessage[] = [];
+    for (let i = this.#indexAfter(q, after); i < q.entries.length && out.length < count; i++) {
+      const e = q.entries[i]!;
+      if (e.data !== undefined) out.push({ id: e.id, data: e.data });
+    }
+    return out;
+  }
+
+  async ack(session: string, ids: readonly number[]): Promise<void> {
+    const q = this.#queues.get(session);
+    if (q === undefined) return;
+    for (const id of ids) {
+      const i = this.#indexAfter(q, id - 1);
+      const e = q.entries[i];
+      if (e !== undefined && e.id === id && e.data !== undefined) {
+        e.data = undefined;
+        q.live -= 1;
+      }
+    }
+    this.#compact(session, q);
+  }
+
+  async length(session: string): Promise<number> {
+    const q = this.#queues.get(session);
+    if (q === undefined) return 0;
+    this.#expire(session, q);
+    return q.live;
+  }
+
+  async sweep(): Promise<void> {
+    for (const [session, q] of this.#queues) this.#expire(session, q);
+  }
+
+  async close(): Promise<void> {
+    this.#queues.clear();
+  }
+
+  /** Index of the first entry with `id > after` (entries are sorted by id). */
+  #indexAfter(q: Queue, after: number): number {
+    let lo = q.head;
+    let hi = q.entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (q.entries[mid]!.id <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  #firstLive(q: Queue): Entry | undefined {
+    for (let i = q.head; i < q.entries.length; i++) {
+      const e = q.entries[i]!;
+      if (e.data !== undefined) return e;
+    }
+    return undefined;
+  }
+
+  #expire(session: string, q: Queue): void {
+    const cutoff = this.#clock() - this.#maxAge;
+    for (let i = q.head; i < q.entries.length; i++) {
+      const e = q.entries[i]!;
+      if (e.at > cutoff) break;
+      if (e.data !== undefined) this.#drop(session, q, e, "expired");
+    }
+    this.#compact(session, q);
+  }
+
+  #drop(session: string, q: Queue, e: Entry, reason: "queue_full" | "expired"): void {
+    const data = e.data;
+    if (data === undefined) return;
+    e.data = undefined;
+    q.live -= 1;
+    this.#onDrop?.(session, data, reason);
+  }
+
+  #compact(session: string, q: Queue): void {
+    while (q.head < q.entries.length && q.entries[q.head]!.data === undefined) q.head += 1;
+    if (q.live === 0) {
+      this.#queues.delete(session);
+      return;
+    }
+    if (q.head > 1024 && q.head * 2 > q.entries.length) {
+      q.entries = q.entries.slice(q.head);
+      q.head = 0;
+    }
+  }
+}

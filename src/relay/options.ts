@@ -1,0 +1,143 @@
+import type { TwinRegistry } from "../registry/twin-registry.js";
+import { RelayOptionsError } from "./errors.js";
+
+/** Per-twin rate limit over a fixed 60-second window (wire spec §4.11). */
+export interface RateLimitOptions {
+  /** Most frames a twin may send per window. */
+  count: number;
+  /** Most bytes a twin may send per window; also the largest single frame accepted. */
+  size: number;
+}
+
+/** Options of {@link RelayServer}. Only `domains` and `registry` are required. */
+export interface RelayOptions {
+  /** The domains this relay serves (`--domain`); a twin whose chain relays include one of them is local. */
+  domains: string[];
+  /** Where twins are looked up (JWT account ids, destination relays). */
+  registry: TwinRegistry;
+  /**
+   * Interface to listen on. Loopback by default so that a relay started by a test or by mistake is not exposed;
+   * production deployments (behind a TLS proxy) pass `"::"` or `"0.0.0.0"` like rmb-rs's `[::]`.
+   * @default "127.0.0.1"
+   */
+  host?: string;
+  /** TCP port; `0` picks a free ephemeral port (read it from `start()`). @default 0 */
+  port?: number;
+  /** Most live sessions (websocket connections); further logins get `503 max number of users`. @default 500000 */
+  maxSessions?: number;
+  /**
+   * Largest websocket message and federation `POST /` body accepted, in bytes. rmb-rs accepts 64 MiB frames
+   * (tungstenite defaults) and unbounded POST bodies; 1 MiB is a safer default for a public relay.
+   * @default 1048576
+   */
+  maxMessageSize?: number;
+  /**
+   * Most messages held per destination session; beyond it the oldest is dropped (like `XADD MAXLEN ~ 10000`).
+   * @default 10000
+   */
+  sessionQueueLength?: number;
+  /** Seconds a queued message waits for its destination before it is dropped (like `EXPIRE 3600`). @default 3600 */
+  sessionQueueAge?: number;
+  /**
+   * Messages sent to one connection whose write has not completed yet; a slow reader holds at most this many
+   * frames in memory and never stalls others.
+   * @default 64
+   */
+  maxInFlight?: number;
+  /** Per-twin rate limit; disabled when absent (like rmb-rs without `--limit`). @default undefined */
+  rateLimit?: RateLimitOptions;
+  /** Current unix time in seconds, for tests. @default () => Math.floor(Date.now() / 1000) */
+  clock?: () => number;
+}
+
+/** Every option with its default filled in. */
+export interface ResolvedRelayOptions {
+  domains: string[];
+  registry: TwinRegistry;
+  host: string;
+  port: number;
+  maxSessions: number;
+  maxMessageSize: number;
+  sessionQueueLength: number;
+  sessionQueueAge: number;
+  maxInFlight: number;
+  rateLimit: RateLimitOptions | undefined;
+  clock: () => number;
+}
+
+/** The defaults of every optional {@link RelayOptions} field. */
+export const RELAY_DEFAULTS = {
+  host: "127.0.0.1",
+  port: 0,
+  maxSessions: 500_000,
+  maxMessageSize: 1024 * 1024,
+  sessionQueueLength: 10_000,
+  sessionQueueAge: 3600,
+  maxInFlight: 64,
+  clock: (): number => Math.floor(Date.now() / 1000),
+} as const;
+
+function positiveInt(name: string, value: unknown, min = 1): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+    throw new RelayOptionsError(name, `expected an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Fills in defaults and validates; throws `RelayOptionsError` naming the first bad option. */
+export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions {
+  if (typeof options !== "object" || options === null)
+    throw new RelayOptionsError("options", "expected an object");
+  const { domains, registry } = options;
+  if (!Array.isArray(domains) || domains.length === 0) {
+    throw new RelayOptionsError("domains", "expected a non-empty array of domain names");
+  }
+  for (const d of domains) {
+    if (typeof d !== "string" || d.length === 0 || d.includes("_")) {
+      throw new RelayOptionsError("domains", `invalid domain ${JSON.stringify(d)}`);
+    }
+  }
+  if (
+    typeof registry !== "object" ||
+    registry === null ||
+    typeof registry.getTwin !== "function" ||
+    typeof registry.getTwinIdByAccount !== "function"
+  ) {
+    throw new RelayOptionsError("registry", "expected a TwinRegistry");
+  }
+  const host = options.host ?? RELAY_DEFAULTS.host;
+  if (typeof host !== "string" || host.length === 0)
+    throw new RelayOptionsError("host", "expected a host name");
+  const port = options.port ?? RELAY_DEFAULTS.port;
+  if (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RelayOptionsError("port", `expected an integer in [0, 65535], got ${String(port)}`);
+  }
+  let rateLimit: RateLimitOptions | undefined;
+  if (options.rateLimit !== undefined) {
+    rateLimit = {
+      count: positiveInt("rateLimit.count", options.rateLimit.count),
+      size: positiveInt("rateLimit.size", options.rateLimit.size),
+    };
+  }
+  const clock = options.clock ?? RELAY_DEFAULTS.clock;
+  if (typeof clock !== "function") throw new RelayOptionsError("clock", "expected a function");
+  return {
+    domains: [...domains],
+    registry,
+    host,
+    port,
+    maxSessions: positiveInt("maxSessions", options.maxSessions ?? RELAY_DEFAULTS.maxSessions),
+    maxMessageSize: positiveInt("maxMessageSize", options.maxMessageSize ?? RELAY_DEFAULTS.maxMessageSize),
+    sessionQueueLength: positiveInt(
+      "sessionQueueLength",
+      options.sessionQueueLength ?? RELAY_DEFAULTS.sessionQueueLength,
+    ),
+    sessionQueueAge: positiveInt(
+      "sessionQueueAge",
+      options.sessionQueueAge ?? RELAY_DEFAULTS.sessionQueueAge,
+    ),
+    maxInFlight: positiveInt("maxInFlight", options.maxInFlight ?? RELAY_DEFAULTS.maxInFlight),
+    rateLimit,
+    clock,
+  };
+}

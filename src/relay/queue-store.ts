@@ -1,0 +1,33 @@
+/**
+ * Per-session FIFO queues of raw envelope bytes (the relay's `stream:<session>` in rmb-rs). Keys are session
+ * strings (`"<twin>"` / `"<twin>:<sid>"`). Entry ids increase per session. A reader keeps its own cursor:
+ * `read(session, after)` returns entries with `id > after`, and `ack` removes entries once their socket write
+ * succeeded, so anything not acked is delivered again on the next connection (at-least-once).
+ */
+export interface QueuedMessage {
+  /** Increasing per session. */
+  id: number;
+  /** The envelope exactly as received. */
+  data: Uint8Array;
+}
+
+/** Why a store dropped a message without delivering it. */
+export type DropReason = "queue_full" | "expired";
+
+/** Called for each message a store drops; the relay answers requests with an error envelope. */
+export type DropListener = (session: string, data: Uint8Array, reason: DropReason) => void;
+
+export interface QueueStore {
+  /** Appends `data` to the session's queue. */
+  enqueue(session: string, data: Uint8Array): Promise<void>;
+  /** Up to `count` entries with `id > after`, oldest first. */
+  read(session: string, after: number, count: number): Promise<QueuedMessage[]>;
+  /** Removes delivered entries. Unknown ids are ignored. */
+  ack(session: string, ids: readonly number[]): Promise<void>;
+  /** Entries still held for the session. */
+  length(session: string): Promise<number>;
+  /** Drops expired entries now (stores may also do it lazily). */
+  sweep(): Promise<void>;
+  /** Releases resources. */
+  close(): Promise<void>;
+}

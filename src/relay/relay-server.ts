@@ -1,0 +1,266 @@
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import {
+  formatSessionId,
+  JwtError,
+  type ParsedJwt,
+  parseJwt,
+  type SessionId,
+  verifyParsedJwt,
+} from "../protocol/index.js";
+import { RelayStateError } from "./errors.js";
+import { MemoryQueueStore } from "./memory-queue-store.js";
+import { RelayMetrics } from "./metrics.js";
+import { type RelayOptions, type ResolvedRelayOptions, resolveRelayOptions } from "./options.js";
+import type { QueueStore } from "./queue-store.js";
+import { RateLimiter } from "./rate-limiter.js";
+import { Router } from "./router.js";
+import { SessionConnection } from "./session.js";
+
+/** How often queues are swept for messages older than `sessionQueueAge`. */
+const SWEEP_INTERVAL_MS = 10_000;
+
+class HttpReject extends Error {
+  readonly status: number;
+  constructor(status: number, body: string) {
+    super(body);
+    this.status = status;
+  }
+}
+
+/**
+ * An RMB relay (embedded mode: in-process queues). Serves websocket logins (`?<jwt>` on any path), federation
+ * ingress `POST /`, and `GET /metrics`.
+ *
+ * @example
+ * ```ts
+ * const relay = new RelayServer({ domains: ["relay.example"], registry });
+ * const { port } = await relay.start();
+ * // clients connect to ws://127.0.0.1:<port>/?<jwt>
+ * await relay.stop();
+ * ```
+ */
+export class RelayServer {
+  readonly options: Readonly<ResolvedRelayOptions>;
+  readonly metrics = new RelayMetrics();
+  readonly #store: QueueStore;
+  readonly #router: Router;
+  readonly #wss: WebSocketServer;
+  #http: Server | undefined;
+  #sweep: NodeJS.Timeout | undefined;
+  #address: AddressInfo | undefined;
+
+  constructor(options: RelayOptions) {
+    this.options = resolveRelayOptions(options);
+    const o = this.options;
+    this.#store = new MemoryQueueStore({
+      maxLength: o.sessionQueueLength,
+      maxAge: o.sessionQueueAge,
+      clock: o.clock,
+      onDrop: (session, data, reason) => this.#router.onDrop(session, data, reason),
+    });
+    const limiter =
+      o.rateLimit === undefined
+        ? undefined
+        : new RateLimiter(o.rateLimit, 2 * Math.min(o.maxSessions, 1_000_000), o.clock);
+    this.#router = new Router(o, this.#store, this.metrics, limiter);
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: o.maxMessageSize });
+  }
+
+  /** The bound address after `start()`, else `undefined`. */
+  get address(): AddressInfo | undefined {
+    return this.#address;
+  }
+
+  /** Live sessions (for tests and monitoring). */
+  get sessionCount(): number {
+    return this.#router.sessions.size;
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  async start(): Promise<{ port: number }> {
+    if (this.#http !== undefined) throw new RelayStateError("relay already started");
+    const http = createServer((req, res) => this.#onRequest(req, res));
+    http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.#onUpgrade(req, socket, head),
+    );
+    this.#http = http;
+    await new Promise<void>((resolve, reject) => {
+      http.once("error", reject);
+      http.listen(this.options.port, this.options.host, () => {
+        http.off("error", reject);
+        resolve();
+      });
+    });
+    this.#address = http.address() as AddressInfo;
+    this.#sweep = setInterval(() => void this.#store.sweep().catch(() => undefined), SWEEP_INTERVAL_MS);
+    this.#sweep.unref();
+    return { port: this.#address.port };
+  }
+
+  /** Closes every session and the listener. Queued messages are discarded (in-process queues). */
+  async stop(): Promise<void> {
+    const http = this.#http;
+    if (http === undefined) return;
+    this.#http = undefined;
+    this.#address = undefined;
+    if (this.#sweep !== undefined) clearInterval(this.#sweep);
+    for (const conn of [...this.#router.sessions.values()]) conn.close(1001, "relay shutting down");
+    for (const ws of this.#wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+    await this.#store.close();
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method === "GET" && path === "/metrics") {
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(this.metrics.render());
+      return;
+    }
+    if (req.method === "POST" && path === "/") {
+      this.#onFederation(req, res);
+      return;
+    }
+    sendText(res, 404, "page not found");
+  }
+
+  #onFederation(req: IncomingMessage, res: ServerResponse): void {
+    const limit = this.options.maxMessageSize;
+    const declared = Number(req.headers["content-length"] ?? "0");
+    if (declared > limit) {
+      this.metrics.countIngress(413);
+      sendText(res, 413, "payload too large", true);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let aborted = false;
+    req.on("data", (chunk: Buffer) => {
+      if (aborted) return;
+      size += chunk.length;
+      if (size > limit) {
+        aborted = true;
+        this.metrics.countIngress(413);
+        sendText(res, 413, "payload too large", true);
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => {
+      if (aborted) return;
+      this.#router.ingest(Buffer.concat(chunks)).then(
+        (result) => {
+          this.metrics.countIngress(result.status);
+          sendText(res, result.status, result.body);
+        },
+        (err: unknown) => {
+          this.metrics.countIngress(500);
+          sendText(res, 500, `switch error: ${err instanceof Error ? err.message : String(err)}`);
+        },
+      );
+    });
+    req.on("error", () => undefined);
+  }
+
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", () => undefined);
+    this.#authenticate(req).then(
+      (id) => {
+        if (socket.destroyed) return;
+        const key = formatSessionId(id);
+        if (!this.#router.sessions.has(key) && this.#router.sessions.size >= this.options.maxSessions) {
+          rejectUpgrade(socket, 503, "max number of users");
+          return;
+        }
+        this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(id, ws));
+      },
+      (err: unknown) => {
+        if (err instanceof HttpReject) rejectUpgrade(socket, err.status, err.message);
+        else rejectUpgrade(socket, 500, `internal error: ${String(err)}`);
+      },
+    );
+  }
+
+  /** JWT checks in rmb-rs order (wire spec §3.3). */
+  async #authenticate(req: IncomingMessage): Promise<SessionId> {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    if (q < 0) throw new HttpReject(400, "missing jwt");
+    const token = url.slice(q + 1);
+    let jwt: ParsedJwt;
+    try {
+      jwt = parseJwt(token);
+    } catch (err) {
+      throw new HttpReject(401, `invalid jwt: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const now = this.options.clock();
+    if (now > jwt.claims.exp) throw new HttpReject(401, "invalid jwt: jwt has expired");
+    let twin: Awaited<ReturnType<typeof this.options.registry.getTwin>>;
+    try {
+      twin = await this.options.registry.getTwin(jwt.claims.sub);
+    } catch (err) {
+      throw new HttpReject(500, `failed to get twin: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (twin === undefined) throw new HttpReject(401, `twin not found ${jwt.claims.sub}`);
+    try {
+      verifyParsedJwt(jwt, { accountId: twin.accountId, now });
+    } catch (err) {
+      const message = err instanceof JwtError || err instanceof Error ? err.message : String(err);
+      throw new HttpReject(401, `invalid jwt: ${message}`);
+    }
+    return jwt.claims.sid === undefined
+      ? { twin: jwt.claims.sub }
+      : { twin: jwt.claims.sub, sid: jwt.claims.sid };
+  }
+
+  #onConnection(id: SessionId, ws: WebSocket): void {
+    const conn = new SessionConnection(id, ws, this.#store, this.metrics, this.options.maxInFlight);
+    ws.on("message", (data: RawData, isBinary: boolean) => {
+      if (!isBinary) {
+        conn.close(1003, "unsupported (text) message");
+        return;
+      }
+      const frame = toBytes(data);
+      conn.enqueueFrame(() => this.#router.handleFrame(conn, frame));
+    });
+    ws.on("error", () => undefined);
+    ws.on("close", () => this.#router.unregister(conn));
+    this.#router.register(conn);
+  }
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}
+
+function sendText(res: ServerResponse, status: number, body: string, close = false): void {
+  if (res.headersSent) return;
+  const headers: Record<string, string | number> = {
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+  };
+  if (close) headers.connection = "close";
+  res.writeHead(status, headers).end(body);
+}
+
+function rejectUpgrade(socket: Duplex, status: number, body: string): void {
+  if (socket.destroyed) return;
+  const head =
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n` +
+    "Content-Type: text/plain; charset=utf-8\r\n" +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    "Connection: close\r\n\r\n";
+  socket.end(head + body);
+}

@@ -1,0 +1,190 @@
+import {
+  type Address,
+  addressIsSession,
+  addressOfSession,
+  decodeEnvelope,
+  type Envelope,
+  encodeEnvelope,
+  formatSessionId,
+  hasFailFast,
+  parseSessionId,
+  sessionOfAddress,
+} from "../protocol/index.js";
+import { encodeErrorEnvelope } from "./error-envelope.js";
+import { RelayErrorText, RouteError } from "./errors.js";
+import type { RelayMetrics } from "./metrics.js";
+import type { ResolvedRelayOptions } from "./options.js";
+import type { DropReason, QueueStore } from "./queue-store.js";
+import type { RateLimiter } from "./rate-limiter.js";
+import type { SessionConnection } from "./session.js";
+
+const HELLO_WORLD = new TextEncoder().encode("hello world");
+
+/** Outcome of a federation `POST /`. */
+export interface IngressResult {
+  status: number;
+  body: string;
+}
+
+/**
+ * Routing of one relay process (wire spec §4.3–4.6, §4.8.2): who is connected, where each frame goes, and which
+ * error envelope goes back when it cannot.
+ */
+export class Router {
+  /** Live connections by session string. One per session: a new login replaces the old one. */
+  readonly sessions = new Map<string, SessionConnection>();
+  readonly #options: ResolvedRelayOptions;
+  readonly #store: QueueStore;
+  readonly #metrics: RelayMetrics;
+  readonly #limiter: RateLimiter | undefined;
+  readonly #domains: Set<string>;
+
+  constructor(
+    options: ResolvedRelayOptions,
+    store: QueueStore,
+    metrics: RelayMetrics,
+    limiter: RateLimiter | undefined,
+  ) {
+    this.#options = options;
+    this.#store = store;
+    this.#metrics = metrics;
+    this.#limiter = limiter;
+    this.#domains = new Set(options.domains);
+  }
+
+  /** Registers a connection, closing the one it replaces. */
+  register(conn: SessionConnection): void {
+    const old = this.sessions.get(conn.key);
+    this.sessions.set(conn.key, conn);
+    this.#metrics.connections = this.sessions.size;
+    if (old !== undefined) {
+      this.#metrics.evictions.replaced += 1;
+      old.close(4000, "session replaced by a new connection");
+    }
+    conn.pump();
+  }
+
+  /** Forgets a connection, only if it is still the registered one (rmb-rs drops the replacement here, §4.2). */
+  unregister(conn: SessionConnection): void {
+    conn.markClosed();
+    if (this.sessions.get(conn.key) === conn) {
+      this.sessions.delete(conn.key);
+      this.#metrics.evictions.closed += 1;
+    }
+    this.#metrics.connections = this.sessions.size;
+  }
+
+  /** Queues raw bytes for a session and wakes its connection, if any. */
+  async deliver(session: string, data: Uint8Array): Promise<void> {
+    await this.#store.enqueue(session, data);
+    this.sessions.get(session)?.pump();
+  }
+
+  /** Handles one binary frame from a connection (§4.3). Undecodable frames close the connection. */
+  async handleFrame(conn: SessionConnection, frame: Uint8Array): Promise<void> {
+    if (conn.closed) return;
+    let env: Envelope;
+    try {
+      env = decodeEnvelope(frame);
+    } catch {
+      conn.close(1007, "invalid envelope");
+      return;
+    }
+    this.#metrics.messageRx += 1;
+    this.#metrics.messageRxBytes += frame.byteLength;
+    if (this.#limiter !== undefined && !this.#limiter.measure(conn.id.twin, frame.byteLength)) {
+      await this.#replyError(env, RelayErrorText.RateLimited, conn.key);
+      return;
+    }
+    try {
+      await this.#route(conn, env, frame);
+    } catch (err) {
+      const text = err instanceof Error ? err.message : String(err);
+      await this.#replyError(env, text, conn.key);
+    }
+  }
+
+  async #route(conn: SessionConnection, env: Envelope, frame: Uint8Array): Promise<void> {
+    if (!addressIsSession(env.source, conn.id)) throw new RouteError(RelayErrorText.WrongSource);
+    if (env.message?.kind === "ping") {
+      await this.deliver(conn.key, encodeEnvelope(pong(env)));
+      return;
+    }
+    const dst = env.destination;
+    if (dst === undefined || dst.twin === 0) throw new RouteError(RelayErrorText.MissingDestination);
+    const dstKey = formatSessionId(sessionOfAddress(dst));
+    if (this.sessions.has(dstKey)) {
+      await this.deliver(dstKey, frame);
+      return;
+    }
+    const twin = await this.#options.registry.getTwin(dst.twin);
+    if (twin === undefined) throw new RouteError(RelayErrorText.UnknownTwin);
+    if (twin.relays === undefined) throw new RouteError(RelayErrorText.RelayNotSet);
+    if (!twin.relays.some((d) => this.#domains.has(d))) {
+      // Outgoing federation (§4.8.1) is not implemented in this build.
+      throw new RouteError(RelayErrorText.FederationUnavailable);
+    }
+    if (hasFailFast(env.tags)) throw new RouteError(RelayErrorText.DestinationOffline);
+    await this.deliver(dstKey, frame);
+  }
+
+  /** Federation ingress `POST /` (§4.8.2): 400 undecodable, 404 fail-fast offline, else queued and 202. */
+  async ingest(body: Uint8Array): Promise<IngressResult> {
+    let env: Envelope;
+    try {
+      env = decodeEnvelope(body);
+    } catch (err) {
+      return { status: 400, body: `bad request: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    const dst = env.destination;
+    if (dst === undefined || dst.twin === 0) {
+      return { status: 400, body: `bad request: ${RelayErrorText.MissingDestination}` };
+    }
+    const dstKey = formatSessionId(sessionOfAddress(dst));
+    if (hasFailFast(env.tags) && !this.sessions.has(dstKey)) {
+      return { status: 404, body: RelayErrorText.DestinationOffline };
+    }
+    this.#metrics.messageRx += 1;
+    this.#metrics.messageRxBytes += body.byteLength;
+    await this.deliver(dstKey, body);
+    return { status: 202, body: "" };
+  }
+
+  /** A queue dropped a message: tell the sender of a request (better than rmb-rs's silent loss). */
+  onDrop(_session: string, data: Uint8Array, reason: DropReason): void {
+    this.#metrics.dropped[reason] += 1;
+    let env: Envelope;
+    try {
+      env = decodeEnvelope(data);
+    } catch {
+      return;
+    }
+    if (env.source === undefined || env.source.twin === 0) return;
+    const text = reason === "queue_full" ? RelayErrorText.QueueFull : RelayErrorText.QueueExpired;
+    const sender = formatSessionId(sessionOfAddress(env.source));
+    void this.#replyError(env, text, sender).catch(() => undefined);
+  }
+
+  async #replyError(offending: Envelope, text: string, senderKey: string): Promise<void> {
+    const destination: Address = addressOfSession(parseSessionId(senderKey));
+    const bytes = encodeErrorEnvelope(offending, text, this.#options.clock(), destination);
+    if (bytes === undefined) return;
+    this.#metrics.errorsSent += 1;
+    await this.deliver(senderKey, bytes);
+  }
+}
+
+/** The relay's answer to an app-level ping (§4.5): Pong, source and destination swapped, `hello world` appended. */
+export function pong(ping: Envelope): Envelope {
+  const out: Envelope = { ...ping, message: { kind: "pong" } };
+  delete out.source;
+  delete out.destination;
+  if (ping.destination !== undefined) out.source = ping.destination;
+  if (ping.source !== undefined) out.destination = ping.source;
+  const prior = ping.payload?.kind === "plain" ? ping.payload.data : new Uint8Array(0);
+  const data = new Uint8Array(prior.length + HELLO_WORLD.length);
+  data.set(prior);
+  data.set(HELLO_WORLD, prior.length);
+  out.payload = { kind: "plain", data };
+  return out;
+}

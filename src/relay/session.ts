@@ -1,0 +1,113 @@
+import type { WebSocket } from "ws";
+import { formatSessionId, type SessionId } from "../protocol/index.js";
+import type { RelayMetrics } from "./metrics.js";
+import type { QueueStore } from "./queue-store.js";
+
+/** Unread frames a connection may have waiting for routing before its socket is paused. */
+const MAX_PENDING_FRAMES = 256;
+/** Socket buffer above which delivery to a connection waits for the buffer to drain. */
+const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * One live websocket of a session (`(twin, sid)` from the JWT). Delivers the session's queue in order: at most
+ * `maxInFlight` frames are written but not yet confirmed; an entry is acked (removed from the queue) only after
+ * `ws.send` reports success, so whatever was not confirmed is delivered again on the next connection. Incoming
+ * frames are handled one after another (so routing keeps the sender's order); when too many wait, the socket is
+ * paused, pushing back on the sender instead of buffering without bound.
+ */
+export class SessionConnection {
+  readonly id: SessionId;
+  readonly key: string;
+  readonly ws: WebSocket;
+  readonly #store: QueueStore;
+  readonly #metrics: RelayMetrics;
+  readonly #maxInFlight: number;
+  #cursor = 0;
+  #inFlight = 0;
+  #pumping = false;
+  #again = false;
+  #closed = false;
+  #pendingFrames = 0;
+  #chain: Promise<void> = Promise.resolve();
+
+  constructor(id: SessionId, ws: WebSocket, store: QueueStore, metrics: RelayMetrics, maxInFlight: number) {
+    this.id = id;
+    this.key = formatSessionId(id);
+    this.ws = ws;
+    this.#store = store;
+    this.#metrics = metrics;
+    this.#maxInFlight = maxInFlight;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Marks the connection finished; pending deliveries stop and stay queued. */
+  markClosed(): void {
+    this.#closed = true;
+  }
+
+  /** Closes the socket (once). */
+  close(code: number, reason: string): void {
+    this.#closed = true;
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
+      this.ws.close(code, reason);
+    }
+  }
+
+  /** Runs `handler` after every earlier frame of this connection was handled. */
+  enqueueFrame(handler: () => Promise<void>): void {
+    this.#pendingFrames += 1;
+    if (this.#pendingFrames > MAX_PENDING_FRAMES && !this.ws.isPaused) this.ws.pause();
+    this.#chain = this.#chain.then(handler).finally(() => {
+      this.#pendingFrames -= 1;
+      if (this.ws.isPaused && this.#pendingFrames <= MAX_PENDING_FRAMES / 2 && !this.#closed)
+        this.ws.resume();
+    });
+  }
+
+  /** Sends whatever is queued for the session and not yet in flight. Safe to call any time. */
+  pump(): void {
+    if (this.#closed) return;
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    this.#pumping = true;
+    void this.#pumpLoop().finally(() => {
+      this.#pumping = false;
+      if (this.#again) {
+        this.#again = false;
+        this.pump();
+      }
+    });
+  }
+
+  async #pumpLoop(): Promise<void> {
+    while (!this.#closed && this.#inFlight < this.#maxInFlight) {
+      if (this.ws.bufferedAmount > HIGH_WATER_BYTES) {
+        // Wait for some writes to complete; their callbacks call pump() again.
+        if (this.#inFlight > 0) return;
+      }
+      const batch = await this.#store.read(this.key, this.#cursor, this.#maxInFlight - this.#inFlight);
+      if (batch.length === 0 || this.#closed) return;
+      for (const entry of batch) {
+        this.#cursor = entry.id;
+        this.#inFlight += 1;
+        const size = entry.data.byteLength;
+        this.ws.send(entry.data, { binary: true }, (err) => {
+          this.#inFlight -= 1;
+          if (err === undefined || err === null) {
+            this.#metrics.messageTx += 1;
+            this.#metrics.messageTxBytes += size;
+            void this.#store.ack(this.key, [entry.id]).then(
+              () => this.pump(),
+              () => undefined,
+            );
+          }
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,168 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { MemoryRegistry } from "../../src/registry/index.js";
+import {
+  MemoryQueueStore,
+  RATE_LIMIT_WINDOW,
+  RateLimiter,
+  RelayOptionsError,
+  RelayServer,
+  resolveRelayOptions,
+} from "../../src/relay/index.js";
+import { encode, RelayTestClient, requestEnvelope } from "../support/relay-client.js";
+import { startRelay } from "../support/relay-fixture.js";
+
+describe("relay — options", () => {
+  const registry = new MemoryRegistry();
+  test("defaults are filled in", () => {
+    const o = resolveRelayOptions({ domains: ["d"], registry });
+    assert.equal(o.host, "127.0.0.1");
+    assert.equal(o.port, 0);
+    assert.equal(o.maxSessions, 500_000);
+    assert.equal(o.maxMessageSize, 1024 * 1024);
+    assert.equal(o.sessionQueueLength, 10_000);
+    assert.equal(o.sessionQueueAge, 3600);
+    assert.equal(o.rateLimit, undefined);
+  });
+  test("bad options throw RelayOptionsError naming the option", () => {
+    const bad = (opts: object, option: string) =>
+      assert.throws(
+        () => new RelayServer({ domains: ["d"], registry, ...opts }),
+        (e: unknown) =>
+          e instanceof RelayOptionsError && e.option === option && e.code === "RMB_ERR_RELAY_OPTIONS",
+      );
+    bad({ domains: [] }, "domains");
+    bad({ domains: ["a_b"] }, "domains");
+    bad({ registry: {} }, "registry");
+    bad({ port: 70000 }, "port");
+    bad({ maxSessions: 0 }, "maxSessions");
+    bad({ maxMessageSize: 1.5 }, "maxMessageSize");
+    bad({ sessionQueueLength: -1 }, "sessionQueueLength");
+    bad({ sessionQueueAge: 0 }, "sessionQueueAge");
+    bad({ rateLimit: { count: 0, size: 10 } }, "rateLimit.count");
+    bad({ rateLimit: { count: 1, size: 0 } }, "rateLimit.size");
+  });
+});
+
+describe("relay — rate limiter (§4.11)", () => {
+  test("fixed 60 s window per twin, counting frames and bytes; oversize frames refused", () => {
+    let now = RATE_LIMIT_WINDOW * 1000;
+    const l = new RateLimiter({ count: 2, size: 100 }, 10, () => now);
+    assert.equal(l.measure(1, 101), false);
+    assert.equal(l.measure(1, 10), true);
+    assert.equal(l.measure(1, 10), true);
+    assert.equal(l.measure(1, 10), false);
+    assert.equal(l.measure(2, 90), true);
+    assert.equal(l.measure(2, 11), false); // bytes over size
+    now += RATE_LIMIT_WINDOW - 1;
+    assert.equal(l.measure(1, 10), false);
+    now += 1;
+    assert.equal(l.measure(1, 10), true);
+  });
+
+  test("refused frames get 'exceeded rate limits, dropping message' and the connection stays open", async () => {
+    const f = await startRelay({ rateLimit: { count: 2, size: 10_000 } });
+    const a = await RelayTestClient.connect(f.port, f.alice, { twin: 1 });
+    try {
+      const reqs = [1, 2, 3].map(() => requestEnvelope({ twin: 1 }, { twin: 1 }));
+      for (const r of reqs) a.send(encode(r));
+      const got = await a.waitFor(3);
+      assert.deepEqual(
+        got.map((g) => g.env.message),
+        [
+          { kind: "request", command: "test.echo" },
+          { kind: "request", command: "test.echo" },
+          { kind: "error", code: 0, message: "exceeded rate limits, dropping message" },
+        ],
+      );
+      assert.equal(got[2]!.env.uid, reqs[2]!.uid);
+      assert.equal(a.ws.readyState, a.ws.OPEN);
+    } finally {
+      await a.close();
+      await f.relay.stop();
+    }
+  });
+});
+
+describe("relay — session queues", () => {
+  const bytes = (n: number) => new Uint8Array([n]);
+  test("FIFO with read cursor and ack; unacked entries are read again", async () => {
+    const s = new MemoryQueueStore();
+    for (let i = 0; i < 5; i++) await s.enqueue("1", bytes(i));
+    const first = await s.read("1", 0, 3);
+    assert.deepEqual(
+      first.map((m) => m.data[0]),
+      [0, 1, 2],
+    );
+    const rest = await s.read("1", first[2]!.id, 10);
+    assert.deepEqual(
+      rest.map((m) => m.data[0]),
+      [3, 4],
+    );
+    await s.ack("1", [first[0]!.id, first[2]!.id]);
+    assert.equal(await s.length("1"), 3);
+    assert.deepEqual(
+      (await s.read("1", 0, 10)).map((m) => m.data[0]),
+      [1, 3, 4],
+    );
+    await s.close();
+  });
+
+  test("sessionQueueLength drops the oldest and reports it", async () => {
+    const dropped: [string, number, string][] = [];
+    const s = new MemoryQueueStore({ maxLength: 2, onDrop: (k, d, r) => dropped.push([k, d[0]!, r]) });
+    for (let i = 0; i < 4; i++) await s.enqueue("7:x", bytes(i));
+    assert.deepEqual(dropped, [
+      ["7:x", 0, "queue_full"],
+      ["7:x", 1, "queue_full"],
+    ]);
+    assert.deepEqual(
+      (await s.read("7:x", 0, 10)).map((m) => m.data[0]),
+      [2, 3],
+    );
+  });
+
+  test("sessionQueueAge drops messages older than the age and reports it", async () => {
+    let now = 1000;
+    const dropped: number[] = [];
+    const s = new MemoryQueueStore({ maxAge: 10, clock: () => now, onDrop: (_k, d) => dropped.push(d[0]!) });
+    await s.enqueue("1", bytes(1));
+    now = 1005;
+    await s.enqueue("1", bytes(2));
+    now = 1010;
+    await s.sweep();
+    assert.deepEqual(dropped, [1]);
+    assert.equal(await s.length("1"), 1);
+    now = 1015;
+    assert.deepEqual(await s.read("1", 0, 10), []);
+    assert.deepEqual(dropped, [1, 2]);
+  });
+
+  test("a request dropped from a full queue is answered with an error envelope to its sender", async () => {
+    const f = await startRelay({ sessionQueueLength: 2 });
+    const a = await RelayTestClient.connect(f.port, f.alice, { twin: 1 });
+    try {
+      const reqs = [0, 1, 2].map(() => requestEnvelope({ twin: 1 }, { twin: 2, connection: "away" }));
+      const resp = requestEnvelope(
+        { twin: 1 },
+        { twin: 2, connection: "away" },
+        { message: { kind: "response" } },
+      );
+      a.send(encode(resp)); // dropped silently: not a request
+      for (const r of reqs) a.send(encode(r));
+      const got = await a.waitFor(1);
+      assert.equal(got[0]!.env.uid, reqs[0]!.uid);
+      assert.deepEqual(got[0]!.env.message, {
+        kind: "error",
+        code: 0,
+        message: "destination queue is full, dropping message",
+      });
+      assert.deepEqual(got[0]!.env.destination, { twin: 1 });
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(a.received.length, 1);
+    } finally {
+      await a.close();
+      await f.relay.stop();
+    }
+  });
+});
