@@ -26,6 +26,13 @@ export class RouteError extends RmbError {
   }
 }
 
+/** The relay's queue storage holds its byte cap (`maxQueuedBytes`); nothing more is accepted until it drains. */
+export class QueueStoreFullError extends RmbError {
+  constructor(maxBytes: number) {
+    super("RMB_ERR_QUEUE_FULL", `relay queue storage is full (${maxBytes} bytes)`);
+  }
+}
+
 /** Exact error texts the relay sends in error envelopes (rmb-rs compatible, plus this build's own). */
 export const RelayErrorText = {
   WrongSource: "message wrong source",

@@ -14,7 +14,13 @@
  * ```
  */
 export { buildErrorEnvelope, ERROR_ENVELOPE_EXPIRATION, encodeErrorEnvelope } from "./error-envelope.js";
-export { RelayErrorText, RelayOptionsError, RelayStateError, RouteError } from "./errors.js";
+export {
+  QueueStoreFullError,
+  RelayErrorText,
+  RelayOptionsError,
+  RelayStateError,
+  RouteError,
+} from "./errors.js";
 export { MemoryQueueStore, type MemoryQueueStoreOptions } from "./memory-queue-store.js";
 export { RelayMetrics } from "./metrics.js";
 export {

@@ -1,3 +1,4 @@
+import { QueueStoreFullError } from "./errors.js";
 import type { DropListener, QueuedMessage, QueueStore } from "./queue-store.js";
 
 /** Options of {@link MemoryQueueStore}. */
@@ -6,6 +7,11 @@ export interface MemoryQueueStoreOptions {
   maxLength?: number;
   /** Seconds an entry may wait; older entries are dropped. @default 3600 */
   maxAge?: number;
+  /**
+   * Most bytes held across all sessions; an enqueue that would exceed it fails with `QueueStoreFullError`, so
+   * senders cannot exhaust memory by filling many session queues. @default 268435456 (256 MiB)
+   */
+  maxBytes?: number;
   /** Unix seconds. @default Date.now()/1000 */
   clock?: () => number;
   /** Told about every dropped entry. */
@@ -32,6 +38,9 @@ export class MemoryQueueStore implements QueueStore {
   readonly #queues = new Map<string, Queue>();
   readonly #maxLength: number;
   readonly #maxAge: number;
+  readonly #maxBytes: number;
+  /** Bytes of all live (not acked, not dropped) entries. */
+  #bytes = 0;
   readonly #clock: () => number;
   readonly #onDrop: DropListener | undefined;
   /** Store-wide counter, so ids never go backwards even when an empty queue is dropped and recreated. */
@@ -40,6 +49,7 @@ export class MemoryQueueStore implements QueueStore {
   constructor(options: MemoryQueueStoreOptions = {}) {
     this.#maxLength = options.maxLength ?? 10_000;
     this.#maxAge = options.maxAge ?? 3600;
+    this.#maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
     this.#clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
     this.#onDrop = options.onDrop;
   }
@@ -47,6 +57,9 @@ export class MemoryQueueStore implements QueueStore {
   async enqueue(session: string, data: Uint8Array): Promise<void> {
     const existing = this.#queues.get(session);
     if (existing !== undefined) this.#expire(session, existing); // may drop an emptied queue
+    if (this.#bytes + data.byteLength > this.#maxBytes) {
+      throw new QueueStoreFullError(this.#maxBytes);
+    }
     let q = this.#queues.get(session);
     if (q === undefined) {
       q = { entries: [], head: 0, live: 0 };
@@ -54,6 +67,7 @@ export class MemoryQueueStore implements QueueStore {
     }
     q.entries.push({ id: this.#nextId++, data, at: this.#clock() });
     q.live += 1;
+    this.#bytes += data.byteLength;
     while (q.live > this.#maxLength) {
       const oldest = this.#firstLive(q);
       if (oldest === undefined) break;
@@ -80,6 +94,7 @@ export class MemoryQueueStore implements QueueStore {
       const i = this.#indexAfter(q, id - 1);
       const e = q.entries[i];
       if (e !== undefined && e.id === id && e.data !== undefined) {
+        this.#bytes -= e.data.byteLength;
         e.data = undefined;
         q.live -= 1;
       }
@@ -98,8 +113,14 @@ export class MemoryQueueStore implements QueueStore {
     for (const [session, q] of this.#queues) this.#expire(session, q);
   }
 
+  /** Bytes held by live entries across all sessions. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   async close(): Promise<void> {
     this.#queues.clear();
+    this.#bytes = 0;
   }
 
   /** Index of the first entry with `id > after` (entries are sorted by id). */
@@ -135,6 +156,7 @@ export class MemoryQueueStore implements QueueStore {
   #drop(session: string, q: Queue, e: Entry, reason: "queue_full" | "expired"): void {
     const data = e.data;
     if (data === undefined) return;
+    this.#bytes -= data.byteLength;
     e.data = undefined;
     q.live -= 1;
     this.#onDrop?.(session, data, reason);

@@ -39,6 +39,12 @@ export interface RelayOptions {
   /** Seconds a queued message waits for its destination before it is dropped (like `EXPIRE 3600`). @default 3600 */
   sessionQueueAge?: number;
   /**
+   * Most bytes queued across all sessions (embedded mode). Beyond it a message is refused: a websocket sender
+   * gets `failed to route message to peer '<dst>': relay queue storage is full (…)`, `POST /` gets 500.
+   * @default 268435456 (256 MiB)
+   */
+  maxQueuedBytes?: number;
+  /**
    * Messages sent to one connection whose write has not completed yet; a slow reader holds at most this many
    * frames in memory and never stalls others.
    * @default 64
@@ -60,6 +66,7 @@ export interface ResolvedRelayOptions {
   maxMessageSize: number;
   sessionQueueLength: number;
   sessionQueueAge: number;
+  maxQueuedBytes: number;
   maxInFlight: number;
   rateLimit: RateLimitOptions | undefined;
   clock: () => number;
@@ -73,6 +80,7 @@ export const RELAY_DEFAULTS = {
   maxMessageSize: 1024 * 1024,
   sessionQueueLength: 10_000,
   sessionQueueAge: 3600,
+  maxQueuedBytes: 256 * 1024 * 1024,
   maxInFlight: 64,
   clock: (): number => Math.floor(Date.now() / 1000),
 } as const;
@@ -136,6 +144,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
       "sessionQueueAge",
       options.sessionQueueAge ?? RELAY_DEFAULTS.sessionQueueAge,
     ),
+    maxQueuedBytes: positiveInt("maxQueuedBytes", options.maxQueuedBytes ?? RELAY_DEFAULTS.maxQueuedBytes),
     maxInFlight: positiveInt("maxInFlight", options.maxInFlight ?? RELAY_DEFAULTS.maxInFlight),
     rateLimit,
     clock,

@@ -64,6 +64,7 @@ export class RelayServer {
     this.#store = new MemoryQueueStore({
       maxLength: o.sessionQueueLength,
       maxAge: o.sessionQueueAge,
+      maxBytes: o.maxQueuedBytes,
       clock: o.clock,
       onDrop: (session, data, reason) => this.#router.onDrop(session, data, reason),
     });

@@ -74,9 +74,17 @@ export class Router {
     this.#metrics.connections = this.sessions.size;
   }
 
-  /** Queues raw bytes for a session and wakes its connection, if any. */
+  /**
+   * Queues raw bytes for a session and wakes its connection, if any. A store failure becomes rmb-rs's
+   * `failed to route message to peer '<dst>': <err>` (§4.4 step 4).
+   */
   async deliver(session: string, data: Uint8Array): Promise<void> {
-    await this.#store.enqueue(session, data);
+    try {
+      await this.#store.enqueue(session, data);
+    } catch (cause) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new RouteError(`failed to route message to peer '${session}': ${reason}`, { cause });
+    }
     this.sessions.get(session)?.pump();
   }
 
@@ -93,14 +101,15 @@ export class Router {
     this.#metrics.messageRx += 1;
     this.#metrics.messageRxBytes += frame.byteLength;
     if (this.#limiter !== undefined && !this.#limiter.measure(conn.id.twin, frame.byteLength)) {
-      await this.#replyError(env, RelayErrorText.RateLimited, conn.key);
+      await this.#replyError(env, RelayErrorText.RateLimited, conn.key).catch(() => undefined);
       return;
     }
     try {
       await this.#route(conn, env, frame);
     } catch (err) {
       const text = err instanceof Error ? err.message : String(err);
-      await this.#replyError(env, text, conn.key);
+      // If even the error reply cannot be queued (storage full), the frame is dropped; the connection stays.
+      await this.#replyError(env, text, conn.key).catch(() => undefined);
     }
   }
 

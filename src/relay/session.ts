@@ -28,6 +28,7 @@ export class SessionConnection {
   #again = false;
   #closed = false;
   #pendingFrames = 0;
+  #handlerFailures = 0;
   #chain: Promise<void> = Promise.resolve();
 
   constructor(id: SessionId, ws: WebSocket, store: QueueStore, metrics: RelayMetrics, maxInFlight: number) {
@@ -56,15 +57,26 @@ export class SessionConnection {
     }
   }
 
+  /** Frame handlers that threw (the frame was dropped; later frames are still handled). */
+  get handlerFailures(): number {
+    return this.#handlerFailures;
+  }
+
   /** Runs `handler` after every earlier frame of this connection was handled. */
   enqueueFrame(handler: () => Promise<void>): void {
     this.#pendingFrames += 1;
     if (this.#pendingFrames > MAX_PENDING_FRAMES && !this.ws.isPaused) this.ws.pause();
-    this.#chain = this.#chain.then(handler).finally(() => {
-      this.#pendingFrames -= 1;
-      if (this.ws.isPaused && this.#pendingFrames <= MAX_PENDING_FRAMES / 2 && !this.#closed)
-        this.ws.resume();
-    });
+    // A failing handler must neither stop the frames after it nor surface as an unhandled rejection.
+    this.#chain = this.#chain
+      .then(handler)
+      .catch(() => {
+        this.#handlerFailures += 1;
+      })
+      .finally(() => {
+        this.#pendingFrames -= 1;
+        if (this.ws.isPaused && this.#pendingFrames <= MAX_PENDING_FRAMES / 2 && !this.#closed)
+          this.ws.resume();
+      });
   }
 
   /** Sends whatever is queued for the session and not yet in flight. Safe to call any time. */

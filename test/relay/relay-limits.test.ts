@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import { MemoryRegistry } from "../../src/registry/index.js";
 import {
   MemoryQueueStore,
+  QueueStoreFullError,
   RATE_LIMIT_WINDOW,
   RateLimiter,
   RelayOptionsError,
@@ -160,6 +161,57 @@ describe("relay — session queues", () => {
       assert.deepEqual(got[0]!.env.destination, { twin: 1 });
       await new Promise((r) => setTimeout(r, 50));
       assert.equal(a.received.length, 1);
+    } finally {
+      await a.close();
+      await f.relay.stop();
+    }
+  });
+
+  test("maxBytes caps the bytes held across all sessions; acks and drops free them", async () => {
+    const s = new MemoryQueueStore({ maxBytes: 100, maxLength: 1 });
+    await s.enqueue("1:a", new Uint8Array(60));
+    await assert.rejects(
+      s.enqueue("1:b", new Uint8Array(60)),
+      (e: unknown) => e instanceof QueueStoreFullError && e.code === "RMB_ERR_QUEUE_FULL",
+    );
+    assert.equal(s.bytes, 60);
+    const [first] = await s.read("1:a", 0, 1);
+    await s.ack("1:a", [first!.id]);
+    assert.equal(s.bytes, 0);
+    await s.enqueue("1:b", new Uint8Array(60));
+    await s.enqueue("1:b", new Uint8Array(30)); // maxLength 1 drops the 60-byte entry
+    assert.equal(s.bytes, 30);
+  });
+
+  test("a full queue storage refuses messages with rmb-rs's route error; the sender's connection keeps working", async () => {
+    const padding = { payload: { kind: "plain" as const, data: new Uint8Array(400) } };
+    const frame = encode(requestEnvelope({ twin: 1 }, { twin: 2, connection: "away" }, padding));
+    const f = await startRelay({ maxQueuedBytes: 2 * frame.length + 200 });
+    const a = await RelayTestClient.connect(f.port, f.alice, { twin: 1 });
+    try {
+      const reqs = [0, 1, 2].map(() =>
+        requestEnvelope({ twin: 1 }, { twin: 2, connection: "away" }, padding),
+      );
+      for (const r of reqs) a.send(encode(r));
+      const [err] = await a.waitFor(1);
+      assert.equal(err!.env.uid, reqs[2]!.uid);
+      assert.deepEqual(err!.env.message, {
+        kind: "error",
+        code: 0,
+        message: `failed to route message to peer '2:away': relay queue storage is full (${2 * frame.length + 200} bytes)`,
+      });
+      // still served: a ping gets its pong
+      a.send(encode(requestEnvelope({ twin: 1 }, undefined, { message: { kind: "ping" } })));
+      const [, pongMsg] = await a.waitFor(2);
+      assert.equal(pongMsg!.env.message?.kind, "pong");
+      // the two queued requests are delivered when the destination connects
+      const b = await RelayTestClient.connect(f.port, f.bob, { twin: 2, sid: "away" });
+      const got = await b.waitFor(2);
+      assert.deepEqual(
+        got.map((g) => g.env.uid),
+        [reqs[0]!.uid, reqs[1]!.uid],
+      );
+      await b.close();
     } finally {
       await a.close();
       await f.relay.stop();
