@@ -1,8 +1,8 @@
 /**
  * `rmb-ts/relay` — an RMB relay byte-compatible with rmb-rs's `rmb-relay`: JWT websocket logins, store-and-forward
  * routing between twin sessions, app-level ping/pong, federation ingress, rate limits and Prometheus metrics.
- * This build keeps queues in process memory (a Redis-streams store can be plugged behind `QueueStore`) and does
- * not send federation traffic to other relays.
+ * Queues live in process memory (embedded mode) or, with the `redis` option, in Redis streams shared by every
+ * relay process on the same Redis or Redis Cluster.
  *
  * @example
  * ```ts
@@ -26,11 +26,14 @@ export { RelayMetrics } from "./metrics.js";
 export {
   type RateLimitOptions,
   RELAY_DEFAULTS,
+  type RedisTarget,
   type RelayOptions,
   type ResolvedRelayOptions,
   resolveRelayOptions,
 } from "./options.js";
 export type { DropListener, DropReason, QueuedMessage, QueueStore } from "./queue-store.js";
 export { RATE_LIMIT_WINDOW, RateLimiter } from "./rate-limiter.js";
+export { RedisQueueStore, type RedisQueueStoreOptions } from "./redis/redis-queue-store.js";
 export { RelayServer } from "./relay-server.js";
 export { pong } from "./router.js";
+export type { SessionSignalHandlers, SessionSignals } from "./session-signals.js";

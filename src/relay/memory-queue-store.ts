@@ -75,22 +75,25 @@ export class MemoryQueueStore implements QueueStore {
     }
   }
 
-  async read(session: string, after: number, count: number): Promise<QueuedMessage[]> {
+  async read(session: string, after: string | undefined, count: number): Promise<QueuedMessage[]> {
     const q = this.#queues.get(session);
     if (q === undefined) return [];
     this.#expire(session, q);
     const out: QueuedMessage[] = [];
-    for (let i = this.#indexAfter(q, after); i < q.entries.length && out.length < count; i++) {
+    const start = this.#indexAfter(q, after === undefined ? 0 : Number(after));
+    for (let i = start; i < q.entries.length && out.length < count; i++) {
       const e = q.entries[i]!;
-      if (e.data !== undefined) out.push({ id: e.id, data: e.data });
+      if (e.data !== undefined) out.push({ id: String(e.id), data: e.data });
     }
     return out;
   }
 
-  async ack(session: string, ids: readonly number[]): Promise<void> {
+  async ack(session: string, ids: readonly string[]): Promise<void> {
     const q = this.#queues.get(session);
     if (q === undefined) return;
-    for (const id of ids) {
+    for (const text of ids) {
+      const id = Number(text);
+      if (!Number.isSafeInteger(id)) continue;
       const i = this.#indexAfter(q, id - 1);
       const e = q.entries[i];
       if (e !== undefined && e.id === id && e.data !== undefined) {

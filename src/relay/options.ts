@@ -52,9 +52,22 @@ export interface RelayOptions {
   maxInFlight?: number;
   /** Per-twin rate limit; disabled when absent (like rmb-rs without `--limit`). @default undefined */
   rateLimit?: RateLimitOptions;
+  /**
+   * Where session queues live. Absent: embedded mode, in-process queues that end with the process. A
+   * `redis://host:port[/db]` URL (rmb-rs's `--redis`): Redis streams that survive relay restarts and are shared
+   * by every relay process on the same Redis. `{ cluster: ["host:port", …] }`: a Redis Cluster (keys are
+   * hash-tagged per session).
+   * @default undefined (embedded)
+   */
+  redis?: RedisTarget;
+  /** Prefix of every Redis key and channel this relay uses, so several deployments can share one Redis. @default "rmb" */
+  redisPrefix?: string;
   /** Current unix time in seconds, for tests. @default () => Math.floor(Date.now() / 1000) */
   clock?: () => number;
 }
+
+/** A single Redis server (URL) or the seed nodes of a Redis Cluster. */
+export type RedisTarget = string | { cluster: string[] };
 
 /** Every option with its default filled in. */
 export interface ResolvedRelayOptions {
@@ -69,6 +82,8 @@ export interface ResolvedRelayOptions {
   maxQueuedBytes: number;
   maxInFlight: number;
   rateLimit: RateLimitOptions | undefined;
+  redis: RedisTarget | undefined;
+  redisPrefix: string;
   clock: () => number;
 }
 
@@ -82,6 +97,7 @@ export const RELAY_DEFAULTS = {
   sessionQueueAge: 3600,
   maxQueuedBytes: 256 * 1024 * 1024,
   maxInFlight: 64,
+  redisPrefix: "rmb",
   clock: (): number => Math.floor(Date.now() / 1000),
 } as const;
 
@@ -127,6 +143,25 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
       size: positiveInt("rateLimit.size", options.rateLimit.size),
     };
   }
+  const redis = options.redis;
+  if (redis !== undefined) {
+    if (typeof redis === "string") {
+      if (!/^rediss?:\/\//.test(redis))
+        throw new RelayOptionsError("redis", `expected a redis:// URL, got ${JSON.stringify(redis)}`);
+    } else if (
+      typeof redis !== "object" ||
+      redis === null ||
+      !Array.isArray(redis.cluster) ||
+      redis.cluster.length === 0 ||
+      !redis.cluster.every((a) => typeof a === "string" && /^[^:\s]+:\d+$/.test(a))
+    ) {
+      throw new RelayOptionsError("redis", 'expected a URL or { cluster: ["host:port", ...] }');
+    }
+  }
+  const redisPrefix = options.redisPrefix ?? RELAY_DEFAULTS.redisPrefix;
+  if (typeof redisPrefix !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(redisPrefix)) {
+    throw new RelayOptionsError("redisPrefix", "expected 1-64 characters of [A-Za-z0-9_.-]");
+  }
   const clock = options.clock ?? RELAY_DEFAULTS.clock;
   if (typeof clock !== "function") throw new RelayOptionsError("clock", "expected a function");
   return {
@@ -147,6 +182,8 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     maxQueuedBytes: positiveInt("maxQueuedBytes", options.maxQueuedBytes ?? RELAY_DEFAULTS.maxQueuedBytes),
     maxInFlight: positiveInt("maxInFlight", options.maxInFlight ?? RELAY_DEFAULTS.maxInFlight),
     rateLimit,
+    redis: typeof redis === "object" ? { cluster: [...redis.cluster] } : redis,
+    redisPrefix,
     clock,
   };
 }

@@ -1,12 +1,13 @@
 /**
  * Per-session FIFO queues of raw envelope bytes (the relay's `stream:<session>` in rmb-rs). Keys are session
- * strings (`"<twin>"` / `"<twin>:<sid>"`). Entry ids increase per session. A reader keeps its own cursor:
- * `read(session, after)` returns entries with `id > after`, and `ack` removes entries once their socket write
- * succeeded, so anything not acked is delivered again on the next connection (at-least-once).
+ * strings (`"<twin>"` / `"<twin>:<sid>"`). Entry ids are opaque strings that order the session's queue. A reader
+ * keeps its own cursor: `read(session, after)` returns the entries after `after` (all when `undefined`), and `ack`
+ * removes entries once their socket write succeeded, so anything not acked is delivered again on the next
+ * connection (at-least-once).
  */
 export interface QueuedMessage {
-  /** Increasing per session. */
-  id: number;
+  /** Opaque; orders entries within the session. */
+  id: string;
   /** The envelope exactly as received. */
   data: Uint8Array;
 }
@@ -20,10 +21,10 @@ export type DropListener = (session: string, data: Uint8Array, reason: DropReaso
 export interface QueueStore {
   /** Appends `data` to the session's queue. */
   enqueue(session: string, data: Uint8Array): Promise<void>;
-  /** Up to `count` entries with `id > after`, oldest first. */
-  read(session: string, after: number, count: number): Promise<QueuedMessage[]>;
+  /** Up to `count` entries after the entry `after` (from the start when `undefined`), oldest first. */
+  read(session: string, after: string | undefined, count: number): Promise<QueuedMessage[]>;
   /** Removes delivered entries. Unknown ids are ignored. */
-  ack(session: string, ids: readonly number[]): Promise<void>;
+  ack(session: string, ids: readonly string[]): Promise<void>;
   /** Entries still held for the session. */
   length(session: string): Promise<number>;
   /** Drops expired entries now (stores may also do it lazily). */

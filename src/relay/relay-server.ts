@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   createServer,
   type IncomingMessage,
@@ -20,13 +21,16 @@ import { RelayStateError } from "./errors.js";
 import { MemoryQueueStore } from "./memory-queue-store.js";
 import { RelayMetrics } from "./metrics.js";
 import { type RelayOptions, type ResolvedRelayOptions, resolveRelayOptions } from "./options.js";
-import type { QueueStore } from "./queue-store.js";
+import type { DropListener, QueueStore } from "./queue-store.js";
 import { RateLimiter } from "./rate-limiter.js";
+import { RedisBackend } from "./redis/redis-backend.js";
 import { Router } from "./router.js";
 import { SessionConnection } from "./session.js";
 
-/** How often queues are swept for messages older than `sessionQueueAge`. */
+/** How often in-process queues are swept for messages older than `sessionQueueAge`. */
 const SWEEP_INTERVAL_MS = 10_000;
+/** How often one of the relay processes sharing a Redis sweeps its queues (a keyspace scan). */
+const REDIS_SWEEP_INTERVAL_MS = 60_000;
 
 class HttpReject extends Error {
   readonly status: number;
@@ -52,27 +56,44 @@ export class RelayServer {
   readonly options: Readonly<ResolvedRelayOptions>;
   readonly metrics = new RelayMetrics();
   readonly #store: QueueStore;
+  readonly #redis: RedisBackend | undefined;
   readonly #router: Router;
+  readonly #instance = randomUUID();
+  #connections = 0;
   readonly #wss: WebSocketServer;
   #http: Server | undefined;
   #sweep: NodeJS.Timeout | undefined;
+  #starting = false;
   #address: AddressInfo | undefined;
 
   constructor(options: RelayOptions) {
     this.options = resolveRelayOptions(options);
     const o = this.options;
-    this.#store = new MemoryQueueStore({
-      maxLength: o.sessionQueueLength,
-      maxAge: o.sessionQueueAge,
-      maxBytes: o.maxQueuedBytes,
-      clock: o.clock,
-      onDrop: (session, data, reason) => this.#router.onDrop(session, data, reason),
-    });
+    const onDrop: DropListener = (session, data, reason) => this.#router.onDrop(session, data, reason);
+    if (o.redis === undefined) {
+      this.#store = new MemoryQueueStore({
+        maxLength: o.sessionQueueLength,
+        maxAge: o.sessionQueueAge,
+        maxBytes: o.maxQueuedBytes,
+        clock: o.clock,
+        onDrop,
+      });
+    } else {
+      this.#redis = new RedisBackend({
+        target: o.redis,
+        prefix: o.redisPrefix,
+        maxLength: o.sessionQueueLength,
+        maxAge: o.sessionQueueAge,
+        clock: o.clock,
+        onDrop,
+      });
+      this.#store = this.#redis.store;
+    }
     const limiter =
       o.rateLimit === undefined
         ? undefined
         : new RateLimiter(o.rateLimit, 2 * Math.min(o.maxSessions, 1_000_000), o.clock);
-    this.#router = new Router(o, this.#store, this.metrics, limiter);
+    this.#router = new Router(o, this.#store, this.metrics, limiter, this.#redis?.signals);
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: o.maxMessageSize });
   }
 
@@ -86,9 +107,25 @@ export class RelayServer {
     return this.#router.sessions.size;
   }
 
-  /** Starts listening; resolves with the bound port. */
+  /** Connects to Redis (when configured) and starts listening; resolves with the bound port. */
   async start(): Promise<{ port: number }> {
-    if (this.#http !== undefined) throw new RelayStateError("relay already started");
+    if (this.#http !== undefined || this.#starting) throw new RelayStateError("relay already started");
+    this.#starting = true;
+    try {
+      await this.#redis?.start();
+      return await this.#listen();
+    } finally {
+      this.#starting = false;
+    }
+  }
+
+  /** Runs the sweep of expired queue entries now (normally periodic). */
+  async sweep(): Promise<void> {
+    if (this.#redis !== undefined) await this.#redis.store.sweep();
+    else await this.#store.sweep();
+  }
+
+  async #listen(): Promise<{ port: number }> {
     const http = createServer((req, res) => this.#onRequest(req, res));
     http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.#onUpgrade(req, socket, head),
@@ -102,12 +139,22 @@ export class RelayServer {
       });
     });
     this.#address = http.address() as AddressInfo;
-    this.#sweep = setInterval(() => void this.#store.sweep().catch(() => undefined), SWEEP_INTERVAL_MS);
+    const redis = this.#redis;
+    this.#sweep =
+      redis === undefined
+        ? setInterval(() => void this.#store.sweep().catch(() => undefined), SWEEP_INTERVAL_MS)
+        : setInterval(
+            () => void redis.sweepOnce(REDIS_SWEEP_INTERVAL_MS).catch(() => undefined),
+            REDIS_SWEEP_INTERVAL_MS,
+          );
     this.#sweep.unref();
     return { port: this.#address.port };
   }
 
-  /** Closes every session and the listener. Queued messages are discarded (in-process queues). */
+  /**
+   * Closes every session and the listener. In embedded mode queued messages are discarded; with Redis they stay
+   * queued for the next relay process.
+   */
   async stop(): Promise<void> {
     const http = this.#http;
     if (http === undefined) return;
@@ -120,6 +167,7 @@ export class RelayServer {
     http.closeAllConnections();
     await new Promise<void>((resolve) => http.close(() => resolve()));
     await this.#store.close();
+    await this.#redis?.close();
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -225,7 +273,8 @@ export class RelayServer {
   }
 
   #onConnection(id: SessionId, ws: WebSocket): void {
-    const conn = new SessionConnection(id, ws, this.#store, this.metrics, this.options.maxInFlight);
+    const owner = `${this.#instance}:${++this.#connections}`;
+    const conn = new SessionConnection(id, ws, owner, this.#store, this.metrics, this.options.maxInFlight);
     ws.on("message", (data: RawData, isBinary: boolean) => {
       if (!isBinary) {
         conn.close(1003, "unsupported (text) message");

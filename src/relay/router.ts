@@ -17,6 +17,7 @@ import type { ResolvedRelayOptions } from "./options.js";
 import type { DropReason, QueueStore } from "./queue-store.js";
 import type { RateLimiter } from "./rate-limiter.js";
 import type { SessionConnection } from "./session.js";
+import type { SessionSignals } from "./session-signals.js";
 
 const HELLO_WORLD = new TextEncoder().encode("hello world");
 
@@ -38,30 +39,54 @@ export class Router {
   readonly #metrics: RelayMetrics;
   readonly #limiter: RateLimiter | undefined;
   readonly #domains: Set<string>;
+  readonly #signals: SessionSignals | undefined;
 
   constructor(
     options: ResolvedRelayOptions,
     store: QueueStore,
     metrics: RelayMetrics,
     limiter: RateLimiter | undefined,
+    signals?: SessionSignals,
   ) {
     this.#options = options;
     this.#store = store;
     this.#metrics = metrics;
     this.#limiter = limiter;
     this.#domains = new Set(options.domains);
+    this.#signals = signals;
+    signals?.onResync(() => {
+      for (const conn of this.sessions.values()) conn.pump();
+    });
   }
 
-  /** Registers a connection, closing the one it replaces. */
+  /**
+   * Registers a connection, closing the one it replaces (here or, through the signals, in another relay process)
+   * and starts delivering its queue once it listens for wake-ups.
+   */
   register(conn: SessionConnection): void {
     const old = this.sessions.get(conn.key);
     this.sessions.set(conn.key, conn);
     this.#metrics.connections = this.sessions.size;
-    if (old !== undefined) {
-      this.#metrics.evictions.replaced += 1;
-      old.close(4000, "session replaced by a new connection");
+    if (old !== undefined) this.#evict(old);
+    if (this.#signals === undefined) {
+      conn.pump();
+      return;
     }
-    conn.pump();
+    this.#signals
+      .attach(conn.key, conn.owner, {
+        wake: () => this.sessions.get(conn.key)?.pump(),
+        evict: () => {
+          const current = this.sessions.get(conn.key);
+          if (current !== undefined) this.#evict(current);
+        },
+      })
+      .catch(() => undefined)
+      .finally(() => conn.pump());
+  }
+
+  #evict(conn: SessionConnection): void {
+    this.#metrics.evictions.replaced += 1;
+    conn.close(4000, "session replaced by a new connection");
   }
 
   /** Forgets a connection, only if it is still the registered one (rmb-rs drops the replacement here, §4.2). */
@@ -70,6 +95,7 @@ export class Router {
     if (this.sessions.get(conn.key) === conn) {
       this.sessions.delete(conn.key);
       this.#metrics.evictions.closed += 1;
+      this.#signals?.detach(conn.key, conn.owner);
     }
     this.#metrics.connections = this.sessions.size;
   }
@@ -85,12 +111,18 @@ export class Router {
       const reason = cause instanceof Error ? cause.message : String(cause);
       throw new RouteError(`failed to route message to peer '${session}': ${reason}`, { cause });
     }
-    this.sessions.get(session)?.pump();
+    const local = this.sessions.get(session);
+    if (local !== undefined) local.pump();
+    else this.#signals?.wake(session);
   }
 
-  /** Handles one binary frame from a connection (§4.3). Undecodable frames close the connection. */
+  /**
+   * Handles one binary frame from a connection (§4.3). Undecodable frames close the connection. Frames that
+   * arrived before the peer closed its socket are still routed (the peer sent them); after the relay closed the
+   * connection, nothing more is.
+   */
   async handleFrame(conn: SessionConnection, frame: Uint8Array): Promise<void> {
-    if (conn.closed) return;
+    if (conn.closedByRelay) return;
     let env: Envelope;
     try {
       env = decodeEnvelope(frame);

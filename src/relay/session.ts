@@ -7,6 +7,8 @@ import type { QueueStore } from "./queue-store.js";
 const MAX_PENDING_FRAMES = 256;
 /** Socket buffer above which delivery to a connection waits for the buffer to drain. */
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+/** Pause before reading the queue again after the store failed. */
+const READ_RETRY_MS = 500;
 
 /**
  * One live websocket of a session (`(twin, sid)` from the JWT). Delivers the session's queue in order: at most
@@ -19,22 +21,34 @@ export class SessionConnection {
   readonly id: SessionId;
   readonly key: string;
   readonly ws: WebSocket;
+  /** Unique among all connections of all relay processes (announced to evict older connections of the session). */
+  readonly owner: string;
   readonly #store: QueueStore;
   readonly #metrics: RelayMetrics;
   readonly #maxInFlight: number;
-  #cursor = 0;
+  #cursor: string | undefined;
   #inFlight = 0;
   #pumping = false;
   #again = false;
   #closed = false;
+  #closedByRelay = false;
   #pendingFrames = 0;
   #handlerFailures = 0;
+  #readFailures = 0;
   #chain: Promise<void> = Promise.resolve();
 
-  constructor(id: SessionId, ws: WebSocket, store: QueueStore, metrics: RelayMetrics, maxInFlight: number) {
+  constructor(
+    id: SessionId,
+    ws: WebSocket,
+    owner: string,
+    store: QueueStore,
+    metrics: RelayMetrics,
+    maxInFlight: number,
+  ) {
     this.id = id;
     this.key = formatSessionId(id);
     this.ws = ws;
+    this.owner = owner;
     this.#store = store;
     this.#metrics = metrics;
     this.#maxInFlight = maxInFlight;
@@ -49,9 +63,15 @@ export class SessionConnection {
     this.#closed = true;
   }
 
-  /** Closes the socket (once). */
+  /** True once the relay itself closed this connection (protocol violation, eviction, shutdown). */
+  get closedByRelay(): boolean {
+    return this.#closedByRelay;
+  }
+
+  /** Closes the socket (once). Frames already received but not yet routed are dropped. */
   close(code: number, reason: string): void {
     this.#closed = true;
+    this.#closedByRelay = true;
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
       this.ws.close(code, reason);
     }
@@ -87,13 +107,27 @@ export class SessionConnection {
       return;
     }
     this.#pumping = true;
-    void this.#pumpLoop().finally(() => {
-      this.#pumping = false;
-      if (this.#again) {
+    this.#pumpLoop().then(
+      () => {
+        this.#pumping = false;
+        if (this.#again) {
+          this.#again = false;
+          this.pump();
+        }
+      },
+      () => {
+        // The store is unreachable: nothing was lost (entries stay queued); try again shortly.
+        this.#pumping = false;
         this.#again = false;
-        this.pump();
-      }
-    });
+        this.#readFailures += 1;
+        setTimeout(() => this.pump(), READ_RETRY_MS).unref();
+      },
+    );
+  }
+
+  /** Queue reads that failed (each is retried after a pause). */
+  get readFailures(): number {
+    return this.#readFailures;
   }
 
   async #pumpLoop(): Promise<void> {

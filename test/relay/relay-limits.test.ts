@@ -90,7 +90,7 @@ describe("relay — session queues", () => {
   test("FIFO with read cursor and ack; unacked entries are read again", async () => {
     const s = new MemoryQueueStore();
     for (let i = 0; i < 5; i++) await s.enqueue("1", bytes(i));
-    const first = await s.read("1", 0, 3);
+    const first = await s.read("1", undefined, 3);
     assert.deepEqual(
       first.map((m) => m.data[0]),
       [0, 1, 2],
@@ -103,7 +103,7 @@ describe("relay — session queues", () => {
     await s.ack("1", [first[0]!.id, first[2]!.id]);
     assert.equal(await s.length("1"), 3);
     assert.deepEqual(
-      (await s.read("1", 0, 10)).map((m) => m.data[0]),
+      (await s.read("1", undefined, 10)).map((m) => m.data[0]),
       [1, 3, 4],
     );
     await s.close();
@@ -118,7 +118,7 @@ describe("relay — session queues", () => {
       ["7:x", 1, "queue_full"],
     ]);
     assert.deepEqual(
-      (await s.read("7:x", 0, 10)).map((m) => m.data[0]),
+      (await s.read("7:x", undefined, 10)).map((m) => m.data[0]),
       [2, 3],
     );
   });
@@ -135,7 +135,7 @@ describe("relay — session queues", () => {
     assert.deepEqual(dropped, [1]);
     assert.equal(await s.length("1"), 1);
     now = 1015;
-    assert.deepEqual(await s.read("1", 0, 10), []);
+    assert.deepEqual(await s.read("1", undefined, 10), []);
     assert.deepEqual(dropped, [1, 2]);
   });
 
@@ -175,7 +175,7 @@ describe("relay — session queues", () => {
       (e: unknown) => e instanceof QueueStoreFullError && e.code === "RMB_ERR_QUEUE_FULL",
     );
     assert.equal(s.bytes, 60);
-    const [first] = await s.read("1:a", 0, 1);
+    const [first] = await s.read("1:a", undefined, 1);
     await s.ack("1:a", [first!.id]);
     assert.equal(s.bytes, 0);
     await s.enqueue("1:b", new Uint8Array(60));

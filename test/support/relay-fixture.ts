@@ -17,7 +17,10 @@ export interface RelayFixture {
   twins: { alice: Twin; bob: Twin; charlie: Twin; dave: Twin };
 }
 
-export async function startRelay(options: Partial<RelayOptions> = {}): Promise<RelayFixture> {
+/** The fixture's registry and keys without a relay. */
+export type TwinsFixture = Omit<RelayFixture, "relay" | "port">;
+
+export function createTwins(): TwinsFixture {
   const registry = new MemoryRegistry();
   const alice = createSigner("//Alice", "ed25519");
   const bob = createSigner("//Bob", "sr25519");
@@ -29,7 +32,15 @@ export async function startRelay(options: Partial<RelayOptions> = {}): Promise<R
     charlie: registry.register({ accountId: charlie.publicKey, relays: ["other.relay"] }),
     dave: registry.register({ accountId: dave.publicKey }),
   };
-  const relay = new RelayServer({ domains: [DOMAIN], registry, ...options });
+  return { registry, alice, bob, charlie, dave, twins };
+}
+
+/** Starts a relay for `DOMAIN`; pass `shared` to start another relay process over the same twins. */
+export async function startRelay(
+  options: Partial<RelayOptions> = {},
+  shared: TwinsFixture = createTwins(),
+): Promise<RelayFixture> {
+  const relay = new RelayServer({ domains: [DOMAIN], registry: shared.registry, ...options });
   const { port } = await relay.start();
-  return { relay, port, registry, alice, bob, charlie, dave, twins };
+  return { ...shared, relay, port };
 }
