@@ -41,8 +41,6 @@ export const RelayErrorText = {
   RelayNotSet: "relay info is not set for this twin",
   DestinationOffline: "destination offline",
   RateLimited: "exceeded rate limits, dropping message",
-  /** This build: the destination twin lives on another relay and outgoing federation is not implemented. */
-  FederationUnavailable: "relay federation is not available in this build",
   /** This build: the destination queue hit `sessionQueueLength` and dropped the oldest message. */
   QueueFull: "destination queue is full, dropping message",
   /** This build: the message waited longer than `sessionQueueAge` for its destination to connect. */

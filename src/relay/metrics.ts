@@ -20,6 +20,15 @@ export class RelayMetrics {
   /** `POST /` outcomes by HTTP status. */
   readonly federationIngress = new Map<number, number>();
 
+  /** Outgoing federation results by relay domain. */
+  readonly federationSuccess = new Map<string, number>();
+  readonly federationError = new Map<string, number>();
+
+  countFederation(domain: string, ok: boolean): void {
+    const map = ok ? this.federationSuccess : this.federationError;
+    map.set(domain, (map.get(domain) ?? 0) + 1);
+  }
+
   countIngress(status: number): void {
     this.federationIngress.set(status, (this.federationIngress.get(status) ?? 0) + 1);
   }
@@ -52,6 +61,20 @@ export class RelayMetrics {
       "counter",
       "Federation POST / requests by status",
       [...this.federationIngress].map(([status, n]) => [`{status="${status}"}`, n]),
+    );
+    const byRelay = (m: Map<string, number>): [string, number][] =>
+      [...m].map(([domain, n]) => [`{relay=${JSON.stringify(domain)}}`, n]);
+    metric(
+      "federation_message_success",
+      "counter",
+      "Envelopes delivered to another relay",
+      byRelay(this.federationSuccess),
+    );
+    metric(
+      "federation_message_error",
+      "counter",
+      "Failed deliveries to another relay",
+      byRelay(this.federationError),
     );
     return `${lines.join("\n")}\n`;
   }

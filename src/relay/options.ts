@@ -60,6 +60,27 @@ export interface RelayOptions {
    * @default undefined (embedded)
    */
   redis?: RedisTarget;
+  /**
+   * Base URL to federate to for a relay domain, instead of `https://<domain>/` (for tests and private networks),
+   * e.g. `{ "relay.b": "http://127.0.0.1:8081/" }`.
+   * @default {}
+   */
+  federationUrls?: Record<string, string>;
+  /** Envelopes being federated at once by this process (rmb-rs: 100 consumers × 4). @default 64 */
+  federationConcurrency?: number;
+  /** Timeout of one `POST /` to another relay, in ms (rmb-rs: 3 s). @default 3000 */
+  federationTimeout?: number;
+  /** Pause before an envelope whose relays were all unreachable is tried again, in ms. @default 3000 */
+  federationRetryDelay?: number;
+  /** Window in seconds over which failed deliveries lower a relay domain's rank (`--ranker-period`). @default 3600 */
+  rankerPeriod?: number;
+  /**
+   * Federation ingress (`POST /`) accepts only envelopes whose signature verifies against their source twin's
+   * account key (rmb-rs accepts anything). Every rmb peer and SDK signs its envelopes; turn this off only to
+   * accept traffic from a sender that does not.
+   * @default true
+   */
+  verifyFederatedSignatures?: boolean;
   /** Prefix of every Redis key and channel this relay uses, so several deployments can share one Redis. @default "rmb" */
   redisPrefix?: string;
   /** Current unix time in seconds, for tests. @default () => Math.floor(Date.now() / 1000) */
@@ -84,6 +105,12 @@ export interface ResolvedRelayOptions {
   rateLimit: RateLimitOptions | undefined;
   redis: RedisTarget | undefined;
   redisPrefix: string;
+  federationUrls: Record<string, string>;
+  federationConcurrency: number;
+  federationTimeout: number;
+  federationRetryDelay: number;
+  rankerPeriod: number;
+  verifyFederatedSignatures: boolean;
   clock: () => number;
 }
 
@@ -98,6 +125,11 @@ export const RELAY_DEFAULTS = {
   maxQueuedBytes: 256 * 1024 * 1024,
   maxInFlight: 64,
   redisPrefix: "rmb",
+  federationConcurrency: 64,
+  federationTimeout: 3000,
+  federationRetryDelay: 3000,
+  rankerPeriod: 3600,
+  verifyFederatedSignatures: true,
   clock: (): number => Math.floor(Date.now() / 1000),
 } as const;
 
@@ -162,6 +194,18 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
   if (typeof redisPrefix !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(redisPrefix)) {
     throw new RelayOptionsError("redisPrefix", "expected 1-64 characters of [A-Za-z0-9_.-]");
   }
+  const federationUrls = options.federationUrls ?? {};
+  if (typeof federationUrls !== "object" || federationUrls === null) {
+    throw new RelayOptionsError("federationUrls", "expected an object of domain → URL");
+  }
+  for (const [domain, url] of Object.entries(federationUrls)) {
+    if (typeof url !== "string" || !/^https?:\/\//.test(url)) {
+      throw new RelayOptionsError("federationUrls", `expected an http(s) URL for ${JSON.stringify(domain)}`);
+    }
+  }
+  const verify = options.verifyFederatedSignatures ?? RELAY_DEFAULTS.verifyFederatedSignatures;
+  if (typeof verify !== "boolean")
+    throw new RelayOptionsError("verifyFederatedSignatures", "expected a boolean");
   const clock = options.clock ?? RELAY_DEFAULTS.clock;
   if (typeof clock !== "function") throw new RelayOptionsError("clock", "expected a function");
   return {
@@ -184,6 +228,21 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     rateLimit,
     redis: typeof redis === "object" ? { cluster: [...redis.cluster] } : redis,
     redisPrefix,
+    federationUrls: { ...federationUrls },
+    federationConcurrency: positiveInt(
+      "federationConcurrency",
+      options.federationConcurrency ?? RELAY_DEFAULTS.federationConcurrency,
+    ),
+    federationTimeout: positiveInt(
+      "federationTimeout",
+      options.federationTimeout ?? RELAY_DEFAULTS.federationTimeout,
+    ),
+    federationRetryDelay: positiveInt(
+      "federationRetryDelay",
+      options.federationRetryDelay ?? RELAY_DEFAULTS.federationRetryDelay,
+    ),
+    rankerPeriod: positiveInt("rankerPeriod", options.rankerPeriod ?? RELAY_DEFAULTS.rankerPeriod),
+    verifyFederatedSignatures: verify,
     clock,
   };
 }

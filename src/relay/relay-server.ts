@@ -18,6 +18,10 @@ import {
   verifyParsedJwt,
 } from "../protocol/index.js";
 import { RelayStateError } from "./errors.js";
+import type { FederationQueue } from "./federation/federation-queue.js";
+import { Federator } from "./federation/federator.js";
+import { MemoryFederationQueue } from "./federation/memory-federation-queue.js";
+import { RelayRanker } from "./federation/ranker.js";
 import { MemoryQueueStore } from "./memory-queue-store.js";
 import { RelayMetrics } from "./metrics.js";
 import { type RelayOptions, type ResolvedRelayOptions, resolveRelayOptions } from "./options.js";
@@ -57,6 +61,8 @@ export class RelayServer {
   readonly metrics = new RelayMetrics();
   readonly #store: QueueStore;
   readonly #redis: RedisBackend | undefined;
+  readonly #federation: FederationQueue;
+  readonly #federator: Federator;
   readonly #router: Router;
   readonly #instance = randomUUID();
   #connections = 0;
@@ -86,14 +92,25 @@ export class RelayServer {
         maxAge: o.sessionQueueAge,
         clock: o.clock,
         onDrop,
+        federationRetryDelay: o.federationRetryDelay,
       });
       this.#store = this.#redis.store;
     }
+    this.#federation = this.#redis?.federation ?? new MemoryFederationQueue(o.federationRetryDelay);
+    this.#federator = new Federator({
+      registry: o.registry,
+      ranker: new RelayRanker(o.rankerPeriod, o.clock),
+      clock: o.clock,
+      urlFor: (domain) => o.federationUrls[domain] ?? `https://${domain}/`,
+      attemptTimeoutMs: o.federationTimeout,
+      onPermanentFailure: (env, text) => this.#router.federationFailed(env, text),
+      onResult: (domain, ok) => this.metrics.countFederation(domain, ok),
+    });
     const limiter =
       o.rateLimit === undefined
         ? undefined
         : new RateLimiter(o.rateLimit, 2 * Math.min(o.maxSessions, 1_000_000), o.clock);
-    this.#router = new Router(o, this.#store, this.metrics, limiter, this.#redis?.signals);
+    this.#router = new Router(o, this.#store, this.metrics, limiter, this.#federation, this.#redis?.signals);
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: o.maxMessageSize });
   }
 
@@ -113,6 +130,10 @@ export class RelayServer {
     this.#starting = true;
     try {
       await this.#redis?.start();
+      await this.#federation.start(
+        (data) => this.#federator.process(data),
+        this.options.federationConcurrency,
+      );
       return await this.#listen();
     } finally {
       this.#starting = false;
@@ -166,6 +187,7 @@ export class RelayServer {
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
     http.closeAllConnections();
     await new Promise<void>((resolve) => http.close(() => resolve()));
+    await this.#federation.close();
     await this.#store.close();
     await this.#redis?.close();
   }

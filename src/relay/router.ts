@@ -7,11 +7,14 @@ import {
   encodeEnvelope,
   formatSessionId,
   hasFailFast,
+  isExpired,
   parseSessionId,
   sessionOfAddress,
+  verifyEnvelope,
 } from "../protocol/index.js";
 import { encodeErrorEnvelope } from "./error-envelope.js";
 import { RelayErrorText, RouteError } from "./errors.js";
+import type { FederationQueue } from "./federation/federation-queue.js";
 import type { RelayMetrics } from "./metrics.js";
 import type { ResolvedRelayOptions } from "./options.js";
 import type { DropReason, QueueStore } from "./queue-store.js";
@@ -40,14 +43,17 @@ export class Router {
   readonly #limiter: RateLimiter | undefined;
   readonly #domains: Set<string>;
   readonly #signals: SessionSignals | undefined;
+  readonly #federation: FederationQueue;
 
   constructor(
     options: ResolvedRelayOptions,
     store: QueueStore,
     metrics: RelayMetrics,
     limiter: RateLimiter | undefined,
+    federation: FederationQueue,
     signals?: SessionSignals,
   ) {
+    this.#federation = federation;
     this.#options = options;
     this.#store = store;
     this.#metrics = metrics;
@@ -162,14 +168,30 @@ export class Router {
     if (twin === undefined) throw new RouteError(RelayErrorText.UnknownTwin);
     if (twin.relays === undefined) throw new RouteError(RelayErrorText.RelayNotSet);
     if (!twin.relays.some((d) => this.#domains.has(d))) {
-      // Outgoing federation (§4.8.1) is not implemented in this build.
-      throw new RouteError(RelayErrorText.FederationUnavailable);
+      await this.#federate(dst.twin, frame);
+      return;
     }
     if (hasFailFast(env.tags)) throw new RouteError(RelayErrorText.DestinationOffline);
     await this.deliver(dstKey, frame);
   }
 
-  /** Federation ingress `POST /` (§4.8.2): 400 undecodable, 404 fail-fast offline, else queued and 202. */
+  /** Queues a frame for another relay (§4.8.1); a queue failure is the sender's route error. */
+  async #federate(twin: number, frame: Uint8Array): Promise<void> {
+    try {
+      await this.#federation.push(frame);
+    } catch (cause) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      throw new RouteError(`failed to route message to twin '${twin}' on another relay: ${reason}`, {
+        cause,
+      });
+    }
+  }
+
+  /**
+   * Federation ingress `POST /` (§4.8.2): 400 undecodable, expired or without destination, 401 when the
+   * signature does not verify against the source twin (unless `verifyFederatedSignatures` is off), 404 fail-fast
+   * offline, else queued and 202.
+   */
   async ingest(body: Uint8Array): Promise<IngressResult> {
     let env: Envelope;
     try {
@@ -181,6 +203,13 @@ export class Router {
     if (dst === undefined || dst.twin === 0) {
       return { status: 400, body: `bad request: ${RelayErrorText.MissingDestination}` };
     }
+    if (isExpired(this.#options.clock(), env.timestamp ?? 0, env.expiration ?? 0)) {
+      return { status: 400, body: "bad request: envelope expired" };
+    }
+    if (this.#options.verifyFederatedSignatures) {
+      const refusal = await this.#checkSignature(env);
+      if (refusal !== undefined) return { status: 401, body: `unauthorized: ${refusal}` };
+    }
     const dstKey = formatSessionId(sessionOfAddress(dst));
     if (hasFailFast(env.tags) && !this.sessions.has(dstKey)) {
       return { status: 404, body: RelayErrorText.DestinationOffline };
@@ -189,6 +218,26 @@ export class Router {
     this.#metrics.messageRxBytes += body.byteLength;
     await this.deliver(dstKey, body);
     return { status: 202, body: "" };
+  }
+
+  /** Why `env` is not authentically from its source twin, or `undefined` when it is. */
+  async #checkSignature(env: Envelope): Promise<string | undefined> {
+    const source = env.source?.twin ?? 0;
+    if (source === 0) return "envelope has no source";
+    const twin = await this.#options.registry.getTwin(source);
+    if (twin === undefined) return `unknown source twin ${source}`;
+    try {
+      verifyEnvelope(env, twin.accountId);
+      return undefined;
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  }
+
+  /** Federation gave up on a request: the relay's error envelope goes to the sender's session. */
+  async federationFailed(env: Envelope, text: string): Promise<void> {
+    if (env.source === undefined || env.source.twin === 0) return;
+    await this.#replyError(env, text, formatSessionId(sessionOfAddress(env.source)));
   }
 
   /** A queue dropped a message: tell the sender of a request (better than rmb-rs's silent loss). */

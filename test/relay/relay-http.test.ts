@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { type Envelope, signEnvelope } from "../../src/protocol/index.js";
 import { encode, httpRequest, RelayTestClient, requestEnvelope } from "../support/relay-client.js";
 import { type RelayFixture, startRelay } from "../support/relay-fixture.js";
 import { forEachStoreMode } from "../support/store-modes.js";
@@ -15,7 +16,7 @@ forEachStoreMode((mode, store) => {
     });
 
     test("federation POST / queues the exact body and answers 202 with an empty body", async () => {
-      const env = requestEnvelope({ twin: 3 }, { twin: 1, connection: "fed" });
+      const env = signEnvelope(requestEnvelope({ twin: 3 }, { twin: 1, connection: "fed" }), f.charlie);
       const bytes = encode(env);
       assert.deepEqual(await httpRequest(f.port, "POST", "/", bytes), { status: 202, body: "" });
       const a = await RelayTestClient.connect(f.port, f.alice, { twin: 1, sid: "fed" });
@@ -27,7 +28,10 @@ forEachStoreMode((mode, store) => {
     });
 
     test("federation POST / with fail-fast: offline → 404 destination offline, online → 202", async () => {
-      const env = requestEnvelope({ twin: 3 }, { twin: 1, connection: "ff" }, { tags: "fail-fast" });
+      const env = signEnvelope(
+        requestEnvelope({ twin: 3 }, { twin: 1, connection: "ff" }, { tags: "fail-fast" }),
+        f.charlie,
+      );
       assert.deepEqual(await httpRequest(f.port, "POST", "/", encode(env)), {
         status: 404,
         body: "destination offline",
@@ -39,6 +43,35 @@ forEachStoreMode((mode, store) => {
       } finally {
         await a.close();
       }
+    });
+
+    test("federation POST / refuses envelopes not signed by their source twin (401) and expired ones (400)", async () => {
+      const post = (env: Envelope) => httpRequest(f.port, "POST", "/", encode(env));
+      const unsigned = requestEnvelope({ twin: 3 }, { twin: 1 });
+      assert.deepEqual(await post(unsigned), { status: 401, body: "unauthorized: message is not signed" });
+      const forged = signEnvelope(requestEnvelope({ twin: 3 }, { twin: 1 }), f.alice); // claims to be charlie
+      assert.deepEqual(await post(forged), {
+        status: 401,
+        body: "unauthorized: ed25519 signature verification failed",
+      });
+      const tampered = signEnvelope(requestEnvelope({ twin: 3 }, { twin: 1 }), f.charlie);
+      tampered.payload = { kind: "plain", data: new Uint8Array([1, 2, 3]) };
+      assert.equal((await post(tampered)).status, 401);
+      const ghost = signEnvelope(requestEnvelope({ twin: 77 }, { twin: 1 }), f.charlie);
+      assert.deepEqual(await post(ghost), { status: 401, body: "unauthorized: unknown source twin 77" });
+      const anonymous = requestEnvelope({ twin: 3 }, { twin: 1 });
+      delete anonymous.source;
+      assert.deepEqual(await post(signEnvelope(anonymous, f.charlie)), {
+        status: 401,
+        body: "unauthorized: envelope has no source",
+      });
+      const expired = signEnvelope(
+        requestEnvelope({ twin: 3 }, { twin: 1 }, { timestamp: 1000, expiration: 60 }),
+        f.charlie,
+      );
+      assert.deepEqual(await post(expired), { status: 400, body: "bad request: envelope expired" });
+      const okay = signEnvelope(requestEnvelope({ twin: 3 }, { twin: 1, connection: "auth" }), f.charlie);
+      assert.equal((await post(okay)).status, 202);
     });
 
     test("federation POST / with an undecodable body → 400 bad request: <err>", async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { RelayStateError } from "../errors.js";
+import { RedisFederationQueue } from "../federation/redis-federation-queue.js";
 import type { RedisTarget } from "../options.js";
 import type { DropListener } from "../queue-store.js";
 import { connectRedis, type RedisClient } from "./connection.js";
@@ -14,6 +15,8 @@ export interface RedisBackendOptions {
   maxAge: number;
   clock: () => number;
   onDrop: DropListener;
+  /** Pause before a federated envelope is tried again, in ms. */
+  federationRetryDelay: number;
 }
 
 /**
@@ -26,16 +29,20 @@ export class RedisBackend {
   readonly client: RedisClient;
   readonly store: RedisQueueStore;
   readonly signals: RedisSessionSignals;
+  readonly federation: RedisFederationQueue;
   readonly #subscriber: RedisClient;
+  readonly #blocking: RedisClient;
   readonly #prefix: string;
 
   constructor(options: RedisBackendOptions) {
     this.#prefix = options.prefix;
     this.client = connectRedis(options.target, { name: "rmb-relay" });
     this.#subscriber = connectRedis(options.target, { name: "rmb-relay-signals" });
+    this.#blocking = connectRedis(options.target, { name: "rmb-relay-federation" });
     // Errors surface through failed commands; without listeners ioredis would print every reconnect attempt.
     this.client.on("error", () => undefined);
     this.#subscriber.on("error", () => undefined);
+    this.#blocking.on("error", () => undefined);
     this.store = new RedisQueueStore(this.client, {
       prefix: options.prefix,
       maxLength: options.maxLength,
@@ -44,12 +51,19 @@ export class RedisBackend {
       onDrop: options.onDrop,
     });
     this.signals = new RedisSessionSignals(this.client, this.#subscriber, options.prefix);
+    this.federation = new RedisFederationQueue(
+      this.client,
+      this.#blocking,
+      options.prefix,
+      this.processId,
+      options.federationRetryDelay,
+    );
   }
 
   /** Connects both connections and checks that Redis answers. */
   async start(): Promise<void> {
     try {
-      await Promise.all([this.client.connect(), this.#subscriber.connect()]);
+      await Promise.all([this.client.connect(), this.#subscriber.connect(), this.#blocking.connect()]);
       await this.client.ping();
     } catch (cause) {
       await this.close();
@@ -78,7 +92,9 @@ export class RedisBackend {
   async close(): Promise<void> {
     await this.store.close().catch(() => undefined);
     await this.signals.close();
+    await this.federation.close().catch(() => undefined);
     this.client.disconnect();
     this.#subscriber.disconnect();
+    this.#blocking.disconnect();
   }
 }
