@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { RmbError } from "../errors.js";
 import { UsageError } from "./cli-error.js";
 import { keysCommand } from "./commands/keys.js";
+import { relayCommand } from "./commands/relay.js";
 import type { CliIo } from "./io.js";
 
 const HELP = `rmb — Reliable Message Bus tools (rmb-ts)
@@ -13,6 +14,7 @@ Usage: rmb <command> [options]
 Commands:
   keys inspect    show the account key, SS58 address and encryption key of a secret
   keys generate   create a new mnemonic
+  relay           run a relay (drop-in for rmb-rs's rmb-relay)
   help            this text
 
 Run 'rmb <command> --help' for the options of a command.
@@ -22,6 +24,7 @@ type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   keys: keysCommand,
+  relay: relayCommand,
 };
 
 /** Runs the CLI with the given arguments; returns the exit status instead of exiting. */

@@ -13,3 +13,4 @@ export { InvalidTwinError, TwinNotFoundError } from "./errors.js";
 export { MemoryRegistry, type RegisterTwinOptions } from "./memory-registry.js";
 export { parseRelayField, type Twin } from "./twin.js";
 export type { TwinRegistry } from "./twin-registry.js";
+export { loadTwinsFile, parseTwinsFile, type TwinsFileEntry } from "./twins-file.js";

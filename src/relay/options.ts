@@ -81,6 +81,12 @@ export interface RelayOptions {
    * @default true
    */
   verifyFederatedSignatures?: boolean;
+  /**
+   * On `stop()`, how long to wait for sessions to finish routing received frames and confirming written ones
+   * before their sockets are closed, in ms.
+   * @default 5000
+   */
+  shutdownTimeout?: number;
   /** Prefix of every Redis key and channel this relay uses, so several deployments can share one Redis. @default "rmb" */
   redisPrefix?: string;
   /** Current unix time in seconds, for tests. @default () => Math.floor(Date.now() / 1000) */
@@ -111,6 +117,7 @@ export interface ResolvedRelayOptions {
   federationRetryDelay: number;
   rankerPeriod: number;
   verifyFederatedSignatures: boolean;
+  shutdownTimeout: number;
   clock: () => number;
 }
 
@@ -130,6 +137,7 @@ export const RELAY_DEFAULTS = {
   federationRetryDelay: 3000,
   rankerPeriod: 3600,
   verifyFederatedSignatures: true,
+  shutdownTimeout: 5000,
   clock: (): number => Math.floor(Date.now() / 1000),
 } as const;
 
@@ -243,6 +251,11 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     ),
     rankerPeriod: positiveInt("rankerPeriod", options.rankerPeriod ?? RELAY_DEFAULTS.rankerPeriod),
     verifyFederatedSignatures: verify,
+    shutdownTimeout: positiveInt(
+      "shutdownTimeout",
+      options.shutdownTimeout ?? RELAY_DEFAULTS.shutdownTimeout,
+      0,
+    ),
     clock,
   };
 }

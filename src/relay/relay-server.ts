@@ -182,11 +182,16 @@ export class RelayServer {
     this.#http = undefined;
     this.#address = undefined;
     if (this.#sweep !== undefined) clearInterval(this.#sweep);
+    // Graceful: stop accepting connections, let every session finish routing what it received and confirm what
+    // was written to it, then close.
+    const listenerClosed = new Promise<void>((resolve) => http.close(() => resolve()));
+    const deadline = Date.now() + this.options.shutdownTimeout;
+    await Promise.all([...this.#router.sessions.values()].map((conn) => conn.drained(deadline)));
     for (const conn of [...this.#router.sessions.values()]) conn.close(1001, "relay shutting down");
     for (const ws of this.#wss.clients) ws.terminate();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
     http.closeAllConnections();
-    await new Promise<void>((resolve) => http.close(() => resolve()));
+    await listenerClosed;
     await this.#federation.close();
     await this.#store.close();
     await this.#redis?.close();

@@ -77,6 +77,16 @@ export class SessionConnection {
     }
   }
 
+  /**
+   * Resolves once every frame received so far was routed and every frame written to the socket was confirmed (and
+   * acked), or at `deadline` (ms since epoch), whichever comes first. Used by graceful shutdown.
+   */
+  async drained(deadline: number): Promise<void> {
+    while ((this.#pendingFrames > 0 || this.#inFlight > 0) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
   /** Frame handlers that threw (the frame was dropped; later frames are still handled). */
   get handlerFailures(): number {
     return this.#handlerFailures;
