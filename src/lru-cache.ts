@@ -45,6 +45,11 @@ export class LruCache<K, V> {
   }
 
   /** Drops every entry. */
+  /** Removes `key`; true if it was held. */
+  delete(key: K): boolean {
+    return this.#map.delete(key);
+  }
+
   clear(): void {
     this.#map.clear();
   }

@@ -9,6 +9,7 @@
  * await registry.getTwin(alice.id);
  * ```
  */
+export { CachedRegistry, type TwinCacheOptions, type TwinCacheStats } from "./cached-registry.js";
 export { InvalidTwinError, TwinNotFoundError } from "./errors.js";
 export { MemoryRegistry, type RegisterTwinOptions } from "./memory-registry.js";
 export { parseRelayField, type Twin } from "./twin.js";

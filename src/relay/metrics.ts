@@ -1,3 +1,5 @@
+import type { TwinCacheStats } from "../registry/cached-registry.js";
+
 /**
  * Relay counters and gauges, exposed as Prometheus text on `GET /metrics` (names follow rmb-rs §4.14 where a
  * counterpart exists).
@@ -34,7 +36,7 @@ export class RelayMetrics {
   }
 
   /** Prometheus text exposition format 0.0.4. */
-  render(): string {
+  render(cache?: TwinCacheStats): string {
     const lines: string[] = [];
     const metric = (name: string, type: string, help: string, samples: [string, number][]): void => {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -76,6 +78,12 @@ export class RelayMetrics {
       "Failed deliveries to another relay",
       byRelay(this.federationError),
     );
+    if (cache !== undefined) {
+      metric("rmb_cache_hits_total", "counter", "Twin cache hits", [["", cache.hits]]);
+      metric("rmb_cache_misses_total", "counter", "Twin cache misses", [["", cache.misses]]);
+      metric("rmb_cache_flushes_total", "counter", "Twin cache flushes", [["", cache.flushes]]);
+      metric("rmb_cache_entries", "gauge", "Twins in the cache", [["", cache.entries]]);
+    }
     return `${lines.join("\n")}\n`;
   }
 }

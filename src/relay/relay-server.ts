@@ -17,6 +17,7 @@ import {
   type SessionId,
   verifyParsedJwt,
 } from "../protocol/index.js";
+import { CachedRegistry } from "../registry/cached-registry.js";
 import { RelayStateError } from "./errors.js";
 import type { FederationQueue } from "./federation/federation-queue.js";
 import { Federator } from "./federation/federator.js";
@@ -119,6 +120,12 @@ export class RelayServer {
     return this.#address;
   }
 
+  /** Drops a twin from the relay's twin cache (call when the registry reports a change). */
+  invalidateTwin(id: number): void {
+    const r = this.options.registry;
+    if (r instanceof CachedRegistry) r.invalidate(id);
+  }
+
   /** Live sessions (for tests and monitoring). */
   get sessionCount(): number {
     return this.#router.sessions.size;
@@ -200,7 +207,9 @@ export class RelayServer {
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path === "/metrics") {
-      res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(this.metrics.render());
+      const r = this.options.registry;
+      const cache = r instanceof CachedRegistry ? r.stats : undefined;
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(this.metrics.render(cache));
       return;
     }
     if (req.method === "POST" && path === "/") {

@@ -1,0 +1,116 @@
+import { LruCache } from "../lru-cache.js";
+import type { Twin } from "./twin.js";
+import type { TwinRegistry } from "./twin-registry.js";
+
+/** Options of {@link CachedRegistry}. */
+export interface TwinCacheOptions {
+  /** Seconds a looked-up twin is served from the cache. @default 300 */
+  ttl?: number;
+  /** Seconds an unknown twin id is remembered as unknown (shields the backend from lookups of random ids). @default 5 */
+  negativeTtl?: number;
+  /** Most twins cached (least recently used go first). @default 100000 */
+  maxEntries?: number;
+  /** Milliseconds clock, for tests. @default Date.now */
+  now?: () => number;
+}
+
+interface Entry {
+  twin: Twin | undefined;
+  expires: number;
+}
+
+/** Cache counters (the relay exports them as `rmb_cache_*`). */
+export interface TwinCacheStats {
+  hits: number;
+  misses: number;
+  flushes: number;
+  entries: number;
+}
+
+/**
+ * A {@link TwinRegistry} in front of another: twins by id are cached for `ttl` seconds (unknown ids for
+ * `negativeTtl`), concurrent lookups of one id share a single backend call, and `invalidate`/`clear` drop entries
+ * when the backend reports a change. A backend error is never cached.
+ */
+export class CachedRegistry implements TwinRegistry {
+  readonly backend: TwinRegistry;
+  readonly #cache: LruCache<number, Entry>;
+  readonly #inflight = new Map<number, Promise<Twin | undefined>>();
+  readonly #ttlMs: number;
+  readonly #negativeTtlMs: number;
+  readonly #now: () => number;
+  /** Bumped by invalidate/clear so that a lookup started before it does not store a stale answer. */
+  #generation = 0;
+  readonly stats: TwinCacheStats = { hits: 0, misses: 0, flushes: 0, entries: 0 };
+
+  constructor(backend: TwinRegistry, options: TwinCacheOptions = {}) {
+    this.backend = backend;
+    this.#ttlMs = (options.ttl ?? 300) * 1000;
+    this.#negativeTtlMs = (options.negativeTtl ?? 5) * 1000;
+    this.#cache = new LruCache(options.maxEntries ?? 100_000);
+    this.#now = options.now ?? Date.now;
+  }
+
+  async getTwin(id: number): Promise<Twin | undefined> {
+    const hit = this.#cache.get(id);
+    if (hit !== undefined && hit.expires > this.#now()) {
+      this.stats.hits += 1;
+      return hit.twin === undefined ? undefined : copy(hit.twin);
+    }
+    this.stats.misses += 1;
+    let pending = this.#inflight.get(id);
+    if (pending === undefined) {
+      const generation = this.#generation;
+      pending = this.backend.getTwin(id).then(
+        (twin) => {
+          this.#inflight.delete(id);
+          if (generation === this.#generation) {
+            const ttl = twin === undefined ? this.#negativeTtlMs : this.#ttlMs;
+            if (ttl > 0)
+              this.#cache.set(id, {
+                twin: twin === undefined ? undefined : copy(twin),
+                expires: this.#now() + ttl,
+              });
+            this.stats.entries = this.#cache.size;
+          }
+          return twin;
+        },
+        (err: unknown) => {
+          this.#inflight.delete(id);
+          throw err;
+        },
+      );
+      this.#inflight.set(id, pending);
+    }
+    const twin = await pending;
+    return twin === undefined ? undefined : copy(twin);
+  }
+
+  getTwinIdByAccount(accountId: Uint8Array): Promise<number | undefined> {
+    return this.backend.getTwinIdByAccount(accountId);
+  }
+
+  /** Drops one twin (e.g. on a `TwinUpdated` event); the next lookup asks the backend. */
+  invalidate(id: number): void {
+    this.#generation += 1;
+    this.#inflight.delete(id);
+    this.#cache.delete(id);
+    this.stats.entries = this.#cache.size;
+  }
+
+  /** Drops everything (e.g. after missing change events). */
+  clear(): void {
+    this.#generation += 1;
+    this.#inflight.clear();
+    this.#cache.clear();
+    this.stats.flushes += 1;
+    this.stats.entries = 0;
+  }
+}
+
+function copy(twin: Twin): Twin {
+  const out: Twin = { id: twin.id, accountId: twin.accountId.slice() };
+  if (twin.relays !== undefined) out.relays = [...twin.relays];
+  if (twin.pk !== undefined) out.pk = twin.pk.slice();
+  return out;
+}
