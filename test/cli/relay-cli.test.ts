@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parseListen } from "../../src/cli/commands/relay.js";
 import { createSigner } from "../../src/identity/index.js";
-import { type RmbProcess, runRmb, spawnRmb } from "../support/cli.js";
+import { REPO_ROOT, type RmbProcess, runRmb, spawnRmb } from "../support/cli.js";
 import { type RedisServerHandle, startRedisServer } from "../support/redis-server.js";
 import { encode, RelayTestClient, requestEnvelope } from "../support/relay-client.js";
 
@@ -147,6 +147,28 @@ describe("rmb relay (spawned as a user runs it)", () => {
       assert.ok(r.stdout.includes(flag), flag);
     }
   });
+});
+
+test("the quick start (npm start) runs a relay that lets the dev twins exchange messages", async () => {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
+    scripts: { start: string };
+  };
+  const [node, main, ...args] = pkg.scripts.start.split(" ");
+  assert.equal(node, "node");
+  assert.equal(main, "dist/src/cli/main.js");
+  const proc = spawnRmb(args.map((a) => (a === "127.0.0.1:8080" ? "127.0.0.1:0" : a)));
+  try {
+    const port = Number((await proc.waitForStdout(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
+    const a = await RelayTestClient.connect(port, createSigner("//Alice", "sr25519"), { twin: 1 });
+    const b = await RelayTestClient.connect(port, createSigner("//Bob", "ed25519"), { twin: 4 });
+    const req = requestEnvelope({ twin: 1 }, { twin: 4 });
+    a.send(encode(req));
+    assert.equal((await b.next()).env.uid, req.uid);
+    await a.close();
+    await b.close();
+  } finally {
+    assert.equal(await proc.stop(), 0);
+  }
 });
 
 test("parseListen accepts rmb-relay's address forms", () => {

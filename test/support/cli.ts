@@ -46,8 +46,12 @@ export interface RmbProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
-export function spawnRmb(args: string[], env: NodeJS.ProcessEnv = {}): RmbProcess {
+/** Root of the repository (where package.json is). */
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+
+export function spawnRmb(args: string[], env: NodeJS.ProcessEnv = {}, cwd = REPO_ROOT): RmbProcess {
   const child = spawn(process.execPath, [RMB_BIN, ...args], {
+    cwd,
     env: { ...process.env, RMB_SECRET: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
