@@ -54,7 +54,7 @@ export class MemoryQueueStore implements QueueStore {
     this.#onDrop = options.onDrop;
   }
 
-  async enqueue(session: string, data: Uint8Array): Promise<void> {
+  async enqueue(session: string, data: Uint8Array): Promise<string> {
     const existing = this.#queues.get(session);
     if (existing !== undefined) this.#expire(session, existing); // may drop an emptied queue
     if (this.#bytes + data.byteLength > this.#maxBytes) {
@@ -65,7 +65,8 @@ export class MemoryQueueStore implements QueueStore {
       q = { entries: [], head: 0, live: 0 };
       this.#queues.set(session, q);
     }
-    q.entries.push({ id: this.#nextId++, data, at: this.#clock() });
+    const id = this.#nextId++;
+    q.entries.push({ id, data, at: this.#clock() });
     q.live += 1;
     this.#bytes += data.byteLength;
     while (q.live > this.#maxLength) {
@@ -73,6 +74,7 @@ export class MemoryQueueStore implements QueueStore {
       if (oldest === undefined) break;
       this.#drop(session, q, oldest, "queue_full");
     }
+    return String(id);
   }
 
   async read(session: string, after: string | undefined, count: number): Promise<QueuedMessage[]> {

@@ -19,8 +19,8 @@ export type DropReason = "queue_full" | "expired";
 export type DropListener = (session: string, data: Uint8Array, reason: DropReason) => void;
 
 export interface QueueStore {
-  /** Appends `data` to the session's queue. */
-  enqueue(session: string, data: Uint8Array): Promise<void>;
+  /** Appends `data` to the session's queue; resolves with the new entry's id. */
+  enqueue(session: string, data: Uint8Array): Promise<string>;
   /** Up to `count` entries after the entry `after` (from the start when `undefined`), oldest first. */
   read(session: string, after: string | undefined, count: number): Promise<QueuedMessage[]>;
   /** Removes delivered entries. Unknown ids are ignored. */

@@ -23,6 +23,8 @@ import type { SessionConnection } from "./session.js";
 import type { SessionSignals } from "./session-signals.js";
 
 const HELLO_WORLD = new TextEncoder().encode("hello world");
+/** Enqueues one connection may have issued and not yet seen completed. */
+const MAX_PIPELINED = 128;
 
 /** Outcome of a federation `POST /`. */
 export interface IngressResult {
@@ -61,7 +63,7 @@ export class Router {
     this.#domains = new Set(options.domains);
     this.#signals = signals;
     signals?.onResync(() => {
-      for (const conn of this.sessions.values()) conn.pump();
+      for (const conn of this.sessions.values()) conn.wake();
     });
   }
 
@@ -80,7 +82,7 @@ export class Router {
     }
     this.#signals
       .attach(conn.key, conn.owner, {
-        wake: () => this.sessions.get(conn.key)?.pump(),
+        wake: () => this.sessions.get(conn.key)?.wake(),
         evict: () => {
           const current = this.sessions.get(conn.key);
           if (current !== undefined) this.#evict(current);
@@ -111,14 +113,15 @@ export class Router {
    * `failed to route message to peer '<dst>': <err>` (§4.4 step 4).
    */
   async deliver(session: string, data: Uint8Array): Promise<void> {
+    let id: string;
     try {
-      await this.#store.enqueue(session, data);
+      id = await this.#store.enqueue(session, data);
     } catch (cause) {
       const reason = cause instanceof Error ? cause.message : String(cause);
       throw new RouteError(`failed to route message to peer '${session}': ${reason}`, { cause });
     }
     const local = this.sessions.get(session);
-    if (local !== undefined) local.pump();
+    if (local !== undefined) local.offer(id, data);
     else this.#signals?.wake(session);
   }
 
@@ -154,25 +157,45 @@ export class Router {
   async #route(conn: SessionConnection, env: Envelope, frame: Uint8Array): Promise<void> {
     if (!addressIsSession(env.source, conn.id)) throw new RouteError(RelayErrorText.WrongSource);
     if (env.message?.kind === "ping") {
-      await this.deliver(conn.key, encodeEnvelope(pong(env)));
+      await this.#pipelined(conn, env, this.deliver(conn.key, encodeEnvelope(pong(env))));
       return;
     }
     const dst = env.destination;
     if (dst === undefined || dst.twin === 0) throw new RouteError(RelayErrorText.MissingDestination);
     const dstKey = formatSessionId(sessionOfAddress(dst));
     if (this.sessions.has(dstKey)) {
-      await this.deliver(dstKey, frame);
+      await this.#pipelined(conn, env, this.deliver(dstKey, frame));
       return;
     }
     const twin = await this.#options.registry.getTwin(dst.twin);
     if (twin === undefined) throw new RouteError(RelayErrorText.UnknownTwin);
     if (twin.relays === undefined) throw new RouteError(RelayErrorText.RelayNotSet);
     if (!twin.relays.some((d) => this.#domains.has(d))) {
-      await this.#federate(dst.twin, frame);
+      await this.#pipelined(conn, env, this.#federate(dst.twin, frame));
       return;
     }
     if (hasFailFast(env.tags)) throw new RouteError(RelayErrorText.DestinationOffline);
-    await this.deliver(dstKey, frame);
+    await this.#pipelined(conn, env, this.deliver(dstKey, frame));
+  }
+
+  /**
+   * Lets the connection's next frame be routed while `queued` (an enqueue already issued, so the order in the
+   * queue is the order of the frames) completes; a failure becomes the sender's error envelope. Waits when the
+   * connection has `MAX_PIPELINED` enqueues outstanding, which bounds the memory a fast sender can tie up.
+   */
+  async #pipelined(conn: SessionConnection, env: Envelope, queued: Promise<void>): Promise<void> {
+    conn.outstanding += 1;
+    const settled = queued.then(
+      () => {
+        conn.outstanding -= 1;
+      },
+      (err: unknown) => {
+        conn.outstanding -= 1;
+        const text = err instanceof Error ? err.message : String(err);
+        return this.#replyError(env, text, conn.key).catch(() => undefined);
+      },
+    );
+    if (conn.outstanding > MAX_PIPELINED) await settled;
   }
 
   /** Queues a frame for another relay (§4.8.1); a queue failure is the sender's route error. */

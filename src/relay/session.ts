@@ -23,6 +23,8 @@ export class SessionConnection {
   readonly ws: WebSocket;
   /** Unique among all connections of all relay processes (announced to evict older connections of the session). */
   readonly owner: string;
+  /** Enqueues issued for this connection's frames that have not completed (maintained by the router). */
+  outstanding = 0;
   readonly #store: QueueStore;
   readonly #metrics: RelayMetrics;
   readonly #maxInFlight: number;
@@ -33,6 +35,12 @@ export class SessionConnection {
   #closed = false;
   #closedByRelay = false;
   #pendingFrames = 0;
+  /** The last pump stopped because too many frames were in flight (or buffered). */
+  #throttled = false;
+  /** The last read drained the queue and no other process is known to have queued since. */
+  #synced = false;
+  /** Entries written by `offer` and not yet removed from the store: a read skips them. */
+  readonly #sentAhead = new Set<string>();
   #handlerFailures = 0;
   #readFailures = 0;
   #chain: Promise<void> = Promise.resolve();
@@ -82,7 +90,7 @@ export class SessionConnection {
    * acked), or at `deadline` (ms since epoch), whichever comes first. Used by graceful shutdown.
    */
   async drained(deadline: number): Promise<void> {
-    while ((this.#pendingFrames > 0 || this.#inFlight > 0) && Date.now() < deadline) {
+    while ((this.#pendingFrames > 0 || this.outstanding > 0 || this.#inFlight > 0) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 5));
     }
   }
@@ -109,6 +117,32 @@ export class SessionConnection {
       });
   }
 
+  /**
+   * A message was just queued for this session by this process (entry `id`). When the connection has delivered
+   * everything it read and nothing else may be queued before this entry, it is written at once without reading it
+   * back from the store; otherwise the queue is read as usual.
+   */
+  offer(id: string, data: Uint8Array): void {
+    if (this.#closed) return;
+    if (
+      this.#synced &&
+      !this.#pumping &&
+      this.#inFlight < this.#maxInFlight &&
+      this.ws.bufferedAmount <= HIGH_WATER_BYTES
+    ) {
+      this.#sentAhead.add(id);
+      this.#send(id, data, true);
+      return;
+    }
+    this.pump();
+  }
+
+  /** Another process may have queued messages for this session: read the queue from the last read position. */
+  wake(): void {
+    this.#synced = false;
+    this.pump();
+  }
+
   /** Sends whatever is queued for the session and not yet in flight. Safe to call any time. */
   pump(): void {
     if (this.#closed) return;
@@ -129,6 +163,7 @@ export class SessionConnection {
         // The store is unreachable: nothing was lost (entries stay queued); try again shortly.
         this.#pumping = false;
         this.#again = false;
+        this.#synced = false;
         this.#readFailures += 1;
         setTimeout(() => this.pump(), READ_RETRY_MS).unref();
       },
@@ -141,29 +176,51 @@ export class SessionConnection {
   }
 
   async #pumpLoop(): Promise<void> {
-    while (!this.#closed && this.#inFlight < this.#maxInFlight) {
-      if (this.ws.bufferedAmount > HIGH_WATER_BYTES) {
-        // Wait for some writes to complete; their callbacks call pump() again.
-        if (this.#inFlight > 0) return;
+    this.#throttled = false;
+    while (!this.#closed) {
+      const room = this.#maxInFlight - this.#inFlight;
+      if (room <= 0 || (this.ws.bufferedAmount > HIGH_WATER_BYTES && this.#inFlight > 0)) {
+        // Write callbacks pump again once some of the frames in flight are confirmed.
+        this.#throttled = true;
+        this.#synced = false;
+        return;
       }
-      const batch = await this.#store.read(this.key, this.#cursor, this.#maxInFlight - this.#inFlight);
-      if (batch.length === 0 || this.#closed) return;
+      this.#again = false;
+      const batch = await this.#store.read(this.key, this.#cursor, room);
+      if (this.#closed) return;
+      // Frames of one batch leave in as few socket writes as possible.
+      const socket = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+      socket?.cork();
       for (const entry of batch) {
         this.#cursor = entry.id;
-        this.#inFlight += 1;
-        const size = entry.data.byteLength;
-        this.ws.send(entry.data, { binary: true }, (err) => {
-          this.#inFlight -= 1;
-          if (err === undefined || err === null) {
-            this.#metrics.messageTx += 1;
-            this.#metrics.messageTxBytes += size;
-            void this.#store.ack(this.key, [entry.id]).then(
-              () => this.pump(),
-              () => undefined,
-            );
-          }
-        });
+        if (!this.#sentAhead.has(entry.id)) this.#send(entry.id, entry.data, false);
+      }
+      socket?.uncork();
+      if (batch.length < room) {
+        // Drained: everything queued up to the cursor went out. Unless a wake-up came in meanwhile, messages this
+        // process queues next can be written directly (offer).
+        this.#synced = !this.#again;
+        return;
       }
     }
+  }
+
+  /** Writes one entry; it is acked (removed from the queue) once the write completed. */
+  #send(id: string, data: Uint8Array, ahead: boolean): void {
+    if (!ahead) this.#cursor = id;
+    this.#inFlight += 1;
+    this.ws.send(data, { binary: true }, (err) => {
+      this.#inFlight -= 1;
+      if (err === undefined || err === null) {
+        this.#metrics.messageTx += 1;
+        this.#metrics.messageTxBytes += data.byteLength;
+        // Not acked: delivered again on the next connection.
+        const acked = this.#store.ack(this.key, [id]).catch(() => undefined);
+        if (ahead) void acked.then(() => this.#sentAhead.delete(id));
+      } else if (ahead) {
+        this.#sentAhead.delete(id);
+      }
+      if (this.#throttled) this.pump();
+    });
   }
 }

@@ -82,6 +82,36 @@ describe("relay on Redis", () => {
     }
   });
 
+  test("senders on two processes interleaving to one session: nothing lost, each sender's order kept", async () => {
+    const o = opts();
+    const twins = createTwins();
+    const relayA = await startRelay(o, twins);
+    const relayB = await startRelay(o, twins);
+    const bob = await RelayTestClient.connect(relayA.port, twins.bob, { twin: 2 });
+    const local = await RelayTestClient.connect(relayA.port, twins.alice, { twin: 1, sid: "x" });
+    const remote = await RelayTestClient.connect(relayB.port, twins.alice, { twin: 1, sid: "y" });
+    try {
+      const n = 150;
+      for (let i = 0; i < n; i++) {
+        local.send(encode(requestEnvelope({ twin: 1, connection: "x" }, { twin: 2 }, { uid: `x${i}` })));
+        remote.send(encode(requestEnvelope({ twin: 1, connection: "y" }, { twin: 2 }, { uid: `y${i}` })));
+      }
+      const got = (await bob.waitFor(2 * n, 10_000)).map((r) => r.env.uid);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(bob.received.length, 2 * n, "no duplicates");
+      for (const p of ["x", "y"]) {
+        assert.deepEqual(
+          got.filter((u) => u!.startsWith(p)),
+          Array.from({ length: n }, (_, i) => `${p}${i}`),
+        );
+      }
+    } finally {
+      await Promise.all([bob.close(), local.close(), remote.close()]);
+      await relayA.relay.stop();
+      await relayB.relay.stop();
+    }
+  });
+
   test("a session logging in on another relay process evicts its older connection", async () => {
     const o = opts();
     const twins = createTwins();

@@ -79,13 +79,14 @@ export class RedisQueueStore implements QueueStore {
     client.defineCommand("rmbEnqueue", { numberOfKeys: 1, lua: ENQUEUE_LUA });
   }
 
-  async enqueue(session: string, data: Uint8Array): Promise<void> {
+  async enqueue(session: string, data: Uint8Array): Promise<string> {
     const cmd = this.#client as unknown as EnqueueCommand;
     const ttl = this.#maxAge + KEY_TTL_GRACE;
     // ioredis sends only Buffers as bytes (a plain Uint8Array would be stringified); this view copies nothing.
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     const reply = await cmd.rmbEnqueueBuffer(this.#key(session), buf, this.#clock(), this.#maxLength, ttl);
     for (let i = 1; i < reply.length; i++) this.#drop(session, reply[i]!, "queue_full");
+    return reply[0]!.toString();
   }
 
   async read(session: string, after: string | undefined, count: number): Promise<QueuedMessage[]> {
