@@ -193,6 +193,27 @@ function closeWs(ws: WebSocket): Promise<void> {
   });
 }
 
+/**
+ * A requester and an echoing responder websocket: the responder answers every frame with `reply`; the requester
+ * reports each frame it gets back (ok when it has the reply's length).
+ */
+async function echoPair(
+  requesterUrl: string,
+  responderUrl: string,
+  request: Buffer | Uint8Array,
+  reply: Buffer | Uint8Array,
+  onReply: OnReply,
+): Promise<Pair> {
+  const responder = await openWs(responderUrl, () => responder.send(reply, { binary: true }));
+  const requester = await openWs(requesterUrl, (data) => onReply(byteLength(data) === reply.length));
+  return {
+    send: () => requester.send(request, { binary: true }),
+    close: async () => {
+      await Promise.all([closeWs(requester), closeWs(responder)]);
+    },
+  };
+}
+
 /** Starts `server-process.js` and waits until it listens. */
 async function startServerChild(
   spec: ServerSpec,
@@ -230,18 +251,7 @@ async function startRelay(redis?: RedisServerHandle): Promise<RunningSystem> {
     async connect(client, payload, onReply) {
       const { request, reply } = framesFor(client, payload);
       const url = (twin: number): string => `ws://127.0.0.1:${port}/?${jwtFor(twin)}`;
-      const responder = await openWs(url(responderTwin(client)), () =>
-        responder.send(reply, { binary: true }),
-      );
-      const requester = await openWs(url(requesterTwin(client)), (data) =>
-        onReply(byteLength(data) === reply.length),
-      );
-      return {
-        send: () => requester.send(request, { binary: true }),
-        close: async () => {
-          await Promise.all([closeWs(requester), closeWs(responder)]);
-        },
-      };
+      return echoPair(url(requesterTwin(client)), url(responderTwin(client)), request, reply, onReply);
     },
     stop: () => child.stop(),
   };
@@ -274,18 +284,7 @@ async function startWsForwarder(): Promise<RunningSystem> {
       const request = withHeader(responderTwin(client), frames.request);
       const reply = withHeader(requesterTwin(client), frames.reply);
       const url = (id: number): string => `ws://127.0.0.1:${port}/?id=${id}`;
-      const responder = await openWs(url(responderTwin(client)), () =>
-        responder.send(reply, { binary: true }),
-      );
-      const requester = await openWs(url(requesterTwin(client)), (data) =>
-        onReply(byteLength(data) === reply.length),
-      );
-      return {
-        send: () => requester.send(request, { binary: true }),
-        close: async () => {
-          await Promise.all([closeWs(requester), closeWs(responder)]);
-        },
-      };
+      return echoPair(url(requesterTwin(client)), url(responderTwin(client)), request, reply, onReply);
     },
     stop: () => child.stop(),
   };

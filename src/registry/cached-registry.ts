@@ -1,5 +1,5 @@
 import { LruCache } from "../lru-cache.js";
-import type { Twin } from "./twin.js";
+import { copyTwin, type Twin } from "./twin.js";
 import type { TwinRegistry } from "./twin-registry.js";
 
 /** Options of {@link CachedRegistry}. */
@@ -55,7 +55,7 @@ export class CachedRegistry implements TwinRegistry {
     const hit = this.#cache.get(id);
     if (hit !== undefined && hit.expires > this.#now()) {
       this.stats.hits += 1;
-      return hit.twin === undefined ? undefined : copy(hit.twin);
+      return hit.twin === undefined ? undefined : copyTwin(hit.twin);
     }
     this.stats.misses += 1;
     let pending = this.#inflight.get(id);
@@ -68,7 +68,7 @@ export class CachedRegistry implements TwinRegistry {
             const ttl = twin === undefined ? this.#negativeTtlMs : this.#ttlMs;
             if (ttl > 0)
               this.#cache.set(id, {
-                twin: twin === undefined ? undefined : copy(twin),
+                twin: twin === undefined ? undefined : copyTwin(twin),
                 expires: this.#now() + ttl,
               });
             this.stats.entries = this.#cache.size;
@@ -83,7 +83,7 @@ export class CachedRegistry implements TwinRegistry {
       this.#inflight.set(id, pending);
     }
     const twin = await pending;
-    return twin === undefined ? undefined : copy(twin);
+    return twin === undefined ? undefined : copyTwin(twin);
   }
 
   getTwinIdByAccount(accountId: Uint8Array): Promise<number | undefined> {
@@ -106,11 +106,4 @@ export class CachedRegistry implements TwinRegistry {
     this.stats.flushes += 1;
     this.stats.entries = 0;
   }
-}
-
-function copy(twin: Twin): Twin {
-  const out: Twin = { id: twin.id, accountId: twin.accountId.slice() };
-  if (twin.relays !== undefined) out.relays = [...twin.relays];
-  if (twin.pk !== undefined) out.pk = twin.pk.slice();
-  return out;
 }

@@ -1,6 +1,6 @@
 import { bytesKey } from "../lru-cache.js";
 import { InvalidTwinError, TwinNotFoundError } from "./errors.js";
-import type { Twin } from "./twin.js";
+import { copyTwin, type Twin } from "./twin.js";
 import type { TwinRegistry } from "./twin-registry.js";
 
 /** Fields of a new twin; the registry assigns the id. */
@@ -26,7 +26,7 @@ export class MemoryRegistry implements TwinRegistry {
     if (options.relays !== undefined) twin.relays = options.relays;
     if (options.pk !== undefined) twin.pk = options.pk;
     this.set(twin);
-    return copy(twin);
+    return copyTwin(twin);
   }
 
   /** Stores or replaces a twin under its id. Throws `InvalidTwinError` for a malformed record. */
@@ -39,7 +39,7 @@ export class MemoryRegistry implements TwinRegistry {
     }
     const previous = this.#twins.get(twin.id);
     if (previous !== undefined) this.#byAccount.delete(bytesKey(previous.accountId));
-    this.#twins.set(twin.id, copy(twin));
+    this.#twins.set(twin.id, copyTwin(twin));
     this.#byAccount.set(key, twin.id);
   }
 
@@ -58,7 +58,7 @@ export class MemoryRegistry implements TwinRegistry {
 
   async getTwin(id: number): Promise<Twin | undefined> {
     const twin = this.#twins.get(id);
-    return twin === undefined ? undefined : copy(twin);
+    return twin === undefined ? undefined : copyTwin(twin);
   }
 
   async getTwinIdByAccount(accountId: Uint8Array): Promise<number | undefined> {
@@ -83,11 +83,4 @@ function validate(twin: Twin): void {
       }
     }
   }
-}
-
-function copy(twin: Twin): Twin {
-  const out: Twin = { id: twin.id, accountId: Uint8Array.from(twin.accountId) };
-  if (twin.relays !== undefined) out.relays = [...twin.relays];
-  if (twin.pk !== undefined) out.pk = Uint8Array.from(twin.pk);
-  return out;
 }

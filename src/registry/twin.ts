@@ -17,3 +17,11 @@ export interface Twin {
 export function parseRelayField(field: string): string[] {
   return field.split("_").filter((d) => d.length > 0);
 }
+
+/** A deep copy, so that callers cannot change a stored or cached record. */
+export function copyTwin(twin: Twin): Twin {
+  const out: Twin = { id: twin.id, accountId: Uint8Array.from(twin.accountId) };
+  if (twin.relays !== undefined) out.relays = [...twin.relays];
+  if (twin.pk !== undefined) out.pk = Uint8Array.from(twin.pk);
+  return out;
+}

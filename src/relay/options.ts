@@ -150,6 +150,20 @@ export const RELAY_DEFAULTS = {
   clock: (): number => Math.floor(Date.now() / 1000),
 } as const;
 
+/** The integer options, each validated against its minimum and defaulted from {@link RELAY_DEFAULTS}. */
+type IntOption =
+  | "maxSessions"
+  | "maxMessageSize"
+  | "sessionQueueLength"
+  | "sessionQueueAge"
+  | "maxQueuedBytes"
+  | "maxInFlight"
+  | "federationConcurrency"
+  | "federationTimeout"
+  | "federationRetryDelay"
+  | "rankerPeriod"
+  | "shutdownTimeout";
+
 function positiveInt(name: string, value: unknown, min = 1): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
     throw new RelayOptionsError(name, `expected an integer >= ${min}, got ${String(value)}`);
@@ -229,46 +243,29 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     options.twinCache === false || registry instanceof MemoryRegistry || registry instanceof CachedRegistry
       ? registry
       : new CachedRegistry(registry, options.twinCache ?? {});
+  const int = (name: IntOption, min = 1): number =>
+    positiveInt(name, options[name] ?? RELAY_DEFAULTS[name], min);
   return {
     domains: [...domains],
     registry: cached,
     host,
     port,
-    maxSessions: positiveInt("maxSessions", options.maxSessions ?? RELAY_DEFAULTS.maxSessions),
-    maxMessageSize: positiveInt("maxMessageSize", options.maxMessageSize ?? RELAY_DEFAULTS.maxMessageSize),
-    sessionQueueLength: positiveInt(
-      "sessionQueueLength",
-      options.sessionQueueLength ?? RELAY_DEFAULTS.sessionQueueLength,
-    ),
-    sessionQueueAge: positiveInt(
-      "sessionQueueAge",
-      options.sessionQueueAge ?? RELAY_DEFAULTS.sessionQueueAge,
-    ),
-    maxQueuedBytes: positiveInt("maxQueuedBytes", options.maxQueuedBytes ?? RELAY_DEFAULTS.maxQueuedBytes),
-    maxInFlight: positiveInt("maxInFlight", options.maxInFlight ?? RELAY_DEFAULTS.maxInFlight),
+    maxSessions: int("maxSessions"),
+    maxMessageSize: int("maxMessageSize"),
+    sessionQueueLength: int("sessionQueueLength"),
+    sessionQueueAge: int("sessionQueueAge"),
+    maxQueuedBytes: int("maxQueuedBytes"),
+    maxInFlight: int("maxInFlight"),
     rateLimit,
     redis: typeof redis === "object" ? { cluster: [...redis.cluster] } : redis,
     redisPrefix,
     federationUrls: { ...federationUrls },
-    federationConcurrency: positiveInt(
-      "federationConcurrency",
-      options.federationConcurrency ?? RELAY_DEFAULTS.federationConcurrency,
-    ),
-    federationTimeout: positiveInt(
-      "federationTimeout",
-      options.federationTimeout ?? RELAY_DEFAULTS.federationTimeout,
-    ),
-    federationRetryDelay: positiveInt(
-      "federationRetryDelay",
-      options.federationRetryDelay ?? RELAY_DEFAULTS.federationRetryDelay,
-    ),
-    rankerPeriod: positiveInt("rankerPeriod", options.rankerPeriod ?? RELAY_DEFAULTS.rankerPeriod),
+    federationConcurrency: int("federationConcurrency"),
+    federationTimeout: int("federationTimeout"),
+    federationRetryDelay: int("federationRetryDelay"),
+    rankerPeriod: int("rankerPeriod"),
     verifyFederatedSignatures: verify,
-    shutdownTimeout: positiveInt(
-      "shutdownTimeout",
-      options.shutdownTimeout ?? RELAY_DEFAULTS.shutdownTimeout,
-      0,
-    ),
+    shutdownTimeout: int("shutdownTimeout", 0),
     clock,
   };
 }

@@ -8,6 +8,7 @@ import { RelayRanker } from "../../src/relay/federation/ranker.js";
 import { type RelayOptions, RelayServer } from "../../src/relay/index.js";
 import { freePort, type RedisServerHandle, startRedisServer } from "../support/redis-server.js";
 import { encode, httpRequest, RelayTestClient, requestEnvelope } from "../support/relay-client.js";
+import { waitUntil } from "../support/wait.js";
 
 const A = "relay-a.test";
 const B = "relay-b.test";
@@ -284,12 +285,4 @@ describe("federation — ranker (§4.9)", () => {
 
 async function metrics(port: number): Promise<string> {
   return (await httpRequest(port, "GET", "/metrics")).body;
-}
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not reached in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }

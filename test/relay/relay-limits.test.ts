@@ -43,6 +43,7 @@ describe("relay — options", () => {
     bad({ rateLimit: { count: 0, size: 10 } }, "rateLimit.count");
     bad({ rateLimit: { count: 1, size: 0 } }, "rateLimit.size");
   });
+  });
 });
 
 describe("relay — rate limiter (§4.11)", () => {
@@ -85,60 +86,8 @@ describe("relay — rate limiter (§4.11)", () => {
   });
 });
 
+// The store's own behaviour (FIFO, caps, ages) is the contract in queue-store-contract.test.ts.
 describe("relay — session queues", () => {
-  const bytes = (n: number) => new Uint8Array([n]);
-  test("FIFO with read cursor and ack; unacked entries are read again", async () => {
-    const s = new MemoryQueueStore();
-    for (let i = 0; i < 5; i++) await s.enqueue("1", bytes(i));
-    const first = await s.read("1", undefined, 3);
-    assert.deepEqual(
-      first.map((m) => m.data[0]),
-      [0, 1, 2],
-    );
-    const rest = await s.read("1", first[2]!.id, 10);
-    assert.deepEqual(
-      rest.map((m) => m.data[0]),
-      [3, 4],
-    );
-    await s.ack("1", [first[0]!.id, first[2]!.id]);
-    assert.equal(await s.length("1"), 3);
-    assert.deepEqual(
-      (await s.read("1", undefined, 10)).map((m) => m.data[0]),
-      [1, 3, 4],
-    );
-    await s.close();
-  });
-
-  test("sessionQueueLength drops the oldest and reports it", async () => {
-    const dropped: [string, number, string][] = [];
-    const s = new MemoryQueueStore({ maxLength: 2, onDrop: (k, d, r) => dropped.push([k, d[0]!, r]) });
-    for (let i = 0; i < 4; i++) await s.enqueue("7:x", bytes(i));
-    assert.deepEqual(dropped, [
-      ["7:x", 0, "queue_full"],
-      ["7:x", 1, "queue_full"],
-    ]);
-    assert.deepEqual(
-      (await s.read("7:x", undefined, 10)).map((m) => m.data[0]),
-      [2, 3],
-    );
-  });
-
-  test("sessionQueueAge drops messages older than the age and reports it", async () => {
-    let now = 1000;
-    const dropped: number[] = [];
-    const s = new MemoryQueueStore({ maxAge: 10, clock: () => now, onDrop: (_k, d) => dropped.push(d[0]!) });
-    await s.enqueue("1", bytes(1));
-    now = 1005;
-    await s.enqueue("1", bytes(2));
-    now = 1010;
-    await s.sweep();
-    assert.deepEqual(dropped, [1]);
-    assert.equal(await s.length("1"), 1);
-    now = 1015;
-    assert.deepEqual(await s.read("1", undefined, 10), []);
-    assert.deepEqual(dropped, [1, 2]);
-  });
-
   test("a request dropped from a full queue is answered with an error envelope to its sender", async () => {
     const f = await startRelay({ sessionQueueLength: 2 });
     const a = await RelayTestClient.connect(f.port, f.alice, { twin: 1 });

@@ -9,6 +9,7 @@ import {
 } from "../support/redis-server.js";
 import { encode, RelayTestClient, requestEnvelope } from "../support/relay-client.js";
 import { createTwins, DOMAIN, startRelay } from "../support/relay-fixture.js";
+import { waitUntil } from "../support/wait.js";
 
 const toBob = (i: number) =>
   requestEnvelope(
@@ -242,11 +243,3 @@ describe("relay on a Redis Cluster (3 masters started by the test)", () => {
     }
   });
 });
-
-async function waitUntil(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error("condition not reached in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -1,4 +1,4 @@
-import type { RedisClient } from "../redis/connection.js";
+import { type RedisClient, toBuffer } from "../redis/connection.js";
 import type { FederationHandler, FederationQueue } from "./federation-queue.js";
 
 const GROUP = "federation";
@@ -49,8 +49,7 @@ export class RedisFederationQueue implements FederationQueue {
   }
 
   async push(data: Uint8Array): Promise<void> {
-    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    await this.#client.xadd(this.#key, "*", "m", buf);
+    await this.#client.xadd(this.#key, "*", "m", toBuffer(data));
   }
 
   async start(handler: FederationHandler, concurrency: number): Promise<void> {

@@ -45,3 +45,8 @@ export function queueKey(prefix: string, session: string): string {
 export function sessionChannel(prefix: string, session: string): string {
   return `${prefix}:relay:session:{${session}}`;
 }
+
+/** `data` as a Buffer without copying: ioredis sends only Buffers as bytes (a plain Uint8Array is stringified). */
+export function toBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}

@@ -1,6 +1,6 @@
 import { Cluster } from "ioredis";
 import type { DropListener, DropReason, QueuedMessage, QueueStore } from "../queue-store.js";
-import { queueKey, type RedisClient } from "./connection.js";
+import { queueKey, type RedisClient, toBuffer } from "./connection.js";
 
 /**
  * Appends an entry `t <unix seconds> m <bytes>`, refreshes the key's expiry and, when the stream is longer than
@@ -82,9 +82,13 @@ export class RedisQueueStore implements QueueStore {
   async enqueue(session: string, data: Uint8Array): Promise<string> {
     const cmd = this.#client as unknown as EnqueueCommand;
     const ttl = this.#maxAge + KEY_TTL_GRACE;
-    // ioredis sends only Buffers as bytes (a plain Uint8Array would be stringified); this view copies nothing.
-    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    const reply = await cmd.rmbEnqueueBuffer(this.#key(session), buf, this.#clock(), this.#maxLength, ttl);
+    const reply = await cmd.rmbEnqueueBuffer(
+      this.#key(session),
+      toBuffer(data),
+      this.#clock(),
+      this.#maxLength,
+      ttl,
+    );
     for (let i = 1; i < reply.length; i++) this.#drop(session, reply[i]!, "queue_full");
     return reply[0]!.toString();
   }
@@ -157,29 +161,10 @@ export class RedisQueueStore implements QueueStore {
     }
   }
 
+  /** A read from the start drops (and reports) expired entries until it reaches fresh ones. */
   async #sweepKey(key: string): Promise<void> {
-    const open = key.indexOf("{");
-    const session = key.slice(open + 1, -1);
-    let start = "-";
-    for (;;) {
-      const entries = await this.#client.xrangeBuffer(key, start, "+", "COUNT", SWEEP_BATCH);
-      if (entries.length === 0) return;
-      const cutoff = this.#clock() - this.#maxAge;
-      const expired: string[] = [];
-      let sawFresh = false;
-      for (const [idBuf, fields] of entries) {
-        const entry = parseEntry(fields);
-        if (entry !== undefined && entry.at > cutoff) {
-          sawFresh = true;
-          break;
-        }
-        expired.push(idBuf.toString());
-        if (entry !== undefined) this.#drop(session, entry.data, "expired");
-      }
-      if (expired.length > 0) await this.#client.xdel(key, ...expired);
-      if (sawFresh || entries.length < SWEEP_BATCH) return;
-      start = `(${entries[entries.length - 1]![0].toString()}`;
-    }
+    const session = key.slice(key.indexOf("{") + 1, -1);
+    await this.read(session, undefined, SWEEP_BATCH);
   }
 
   /** Waits for batched acks to reach Redis. The connection itself belongs to the caller. */
