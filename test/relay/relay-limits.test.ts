@@ -42,7 +42,31 @@ describe("relay — options", () => {
     bad({ sessionQueueAge: 0 }, "sessionQueueAge");
     bad({ rateLimit: { count: 0, size: 10 } }, "rateLimit.count");
     bad({ rateLimit: { count: 1, size: 0 } }, "rateLimit.size");
+    bad({ redis: "localhost:6379" }, "redis");
+    bad({ redis: { cluster: [] } }, "redis");
+    bad({ redis: { cluster: ["no-port"] } }, "redis");
+    bad({ redisPrefix: "has space" }, "redisPrefix");
+    bad({ federationUrls: { "relay.b": "ftp://x" } }, "federationUrls");
+    bad({ verifyFederatedSignatures: "yes" }, "verifyFederatedSignatures");
+    bad({ federationConcurrency: 0 }, "federationConcurrency");
+    bad({ federationTimeout: 0 }, "federationTimeout");
+    bad({ federationRetryDelay: -5 }, "federationRetryDelay");
+    bad({ rankerPeriod: 0 }, "rankerPeriod");
+    bad({ shutdownTimeout: -1 }, "shutdownTimeout");
   });
+  test("federation, shutdown and Redis defaults", () => {
+    const o = resolveRelayOptions({ domains: ["d"], registry, shutdownTimeout: 0 });
+    assert.equal(o.shutdownTimeout, 0);
+    assert.equal(o.redis, undefined);
+    assert.equal(o.redisPrefix, "rmb");
+    assert.equal(o.federationConcurrency, 64);
+    assert.equal(o.federationTimeout, 3000);
+    assert.equal(o.federationRetryDelay, 3000);
+    assert.equal(o.rankerPeriod, 3600);
+    assert.equal(o.verifyFederatedSignatures, true);
+    assert.deepEqual(resolveRelayOptions({ domains: ["d"], registry, redis: { cluster: ["h:1"] } }).redis, {
+      cluster: ["h:1"],
+    });
   });
 });
 

@@ -161,6 +161,49 @@ describe("relay on Redis", () => {
     }
   });
 
+  test("stop() routes every frame already received before closing (graceful drain)", async () => {
+    const o = opts();
+    const twins = createTwins();
+    const first = await startRelay(o, twins);
+    const a = await RelayTestClient.connect(first.port, twins.alice, { twin: 1 });
+    const n = 300;
+    for (let i = 0; i < n; i++) a.send(encode(toBob(i & 0xff)));
+    // Stop as soon as the first frame arrived: most are still waiting to be routed.
+    await waitUntil(async () => first.relay.metrics.messageRx > 0);
+    await first.relay.stop();
+    const second = await startRelay(o, twins);
+    const b = await RelayTestClient.connect(second.port, twins.bob, { twin: 2 });
+    try {
+      assert.equal((await b.waitFor(n, 10_000)).length, n);
+    } finally {
+      await a.close();
+      await b.close();
+      await second.relay.stop();
+    }
+  });
+
+  test("a session that logged in while Redis was down gets its messages once Redis is back (resync on reconnect)", async () => {
+    const durable = await startRedisServer({ appendonly: true });
+    const twins = createTwins();
+    const f = await startRelay({ redis: durable.url }, twins);
+    try {
+      const a = await RelayTestClient.connect(f.port, twins.alice, { twin: 1 });
+      a.send(encode(requestEnvelope({ twin: 1 }, { twin: 2 }, { uid: "waiting" })));
+      await waitUntil(async () => f.relay.metrics.messageRx === 1);
+      await new Promise((r) => setTimeout(r, 50));
+      await durable.kill();
+      const b = await RelayTestClient.connect(f.port, twins.bob, { twin: 2 });
+      await new Promise((r) => setTimeout(r, 300)); // the first reads fail
+      await durable.restart();
+      assert.equal((await b.next(10_000)).env.uid, "waiting");
+      await a.close();
+      await b.close();
+    } finally {
+      await f.relay.stop();
+      await durable.stop();
+    }
+  });
+
   test("a relay whose Redis cannot be reached refuses to start with a clear error", async () => {
     const twins = createTwins();
     const relay = new RelayServer({

@@ -38,3 +38,31 @@ test("a failing frame handler is counted and does not stop the frames after it",
     process.off("unhandledRejection", onRejection);
   }
 });
+
+test("a failed queue read is retried after a pause, so queued messages still go out", async () => {
+  const store = new MemoryQueueStore();
+  await store.enqueue("1", new Uint8Array([7]));
+  let failures = 1;
+  const flaky = Object.assign(Object.create(store) as MemoryQueueStore, {
+    read: (session: string, after: string | undefined, count: number) =>
+      failures-- > 0 ? Promise.reject(new Error("store down")) : store.read(session, after, count),
+    ack: (session: string, ids: readonly string[]) => store.ack(session, ids),
+  });
+  const sent: number[] = [];
+  const ws = {
+    isPaused: false,
+    bufferedAmount: 0,
+    send(data: Uint8Array, _opts: unknown, cb: (err?: Error) => void) {
+      sent.push(data[0]!);
+      cb();
+    },
+  } as unknown as WebSocket;
+  const conn = new SessionConnection({ twin: 1 }, ws, "o2", flaky, new RelayMetrics(), 8);
+  conn.pump();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(conn.readFailures, 1);
+  assert.deepEqual(sent, []);
+  await new Promise((r) => setTimeout(r, 700));
+  assert.deepEqual(sent, [7]);
+  conn.markClosed();
+});
