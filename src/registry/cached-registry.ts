@@ -1,6 +1,6 @@
 import { LruCache } from "../lru-cache.js";
 import { copyTwin, type Twin } from "./twin.js";
-import type { TwinRegistry } from "./twin-registry.js";
+import type { TwinChange, TwinChangeListener, TwinRegistry } from "./twin-registry.js";
 
 /** Options of {@link CachedRegistry}. */
 export interface TwinCacheOptions {
@@ -12,6 +12,11 @@ export interface TwinCacheOptions {
   maxEntries?: number;
   /** Milliseconds clock, for tests. @default Date.now */
   now?: () => number;
+  /**
+   * Follow the backend's change events (when it has `watch`): a changed twin replaces its cached entry, a `reset`
+   * clears the cache. `close()` stops following. @default true
+   */
+  followChanges?: boolean;
 }
 
 interface Entry {
@@ -42,6 +47,8 @@ export class CachedRegistry implements TwinRegistry {
   /** Bumped by invalidate/clear so that a lookup started before it does not store a stale answer. */
   #generation = 0;
   readonly stats: TwinCacheStats = { hits: 0, misses: 0, flushes: 0, entries: 0 };
+  readonly #listeners = new Set<TwinChangeListener>();
+  #unwatch: (() => void) | undefined;
 
   constructor(backend: TwinRegistry, options: TwinCacheOptions = {}) {
     this.backend = backend;
@@ -49,6 +56,33 @@ export class CachedRegistry implements TwinRegistry {
     this.#negativeTtlMs = (options.negativeTtl ?? 5) * 1000;
     this.#cache = new LruCache(options.maxEntries ?? 100_000);
     this.#now = options.now ?? Date.now;
+    if (options.followChanges !== false && backend.watch !== undefined) {
+      this.#unwatch = backend.watch((change) => this.#onChange(change));
+    }
+  }
+
+  /** Stops following the backend's changes (see `followChanges`). */
+  close(): void {
+    this.#unwatch?.();
+    this.#unwatch = undefined;
+  }
+
+  /** Listeners see the backend's changes after the cache has applied them. */
+  watch(listener: TwinChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #onChange(change: TwinChange): void {
+    if (change.kind === "reset") {
+      this.clear();
+    } else {
+      this.#generation += 1;
+      this.#inflight.delete(change.twin.id);
+      this.#cache.set(change.twin.id, { twin: copyTwin(change.twin), expires: this.#now() + this.#ttlMs });
+      this.stats.entries = this.#cache.size;
+    }
+    for (const listener of this.#listeners) listener(change);
   }
 
   async getTwin(id: number): Promise<Twin | undefined> {

@@ -10,8 +10,21 @@
  * ```
  */
 export { CachedRegistry, type TwinCacheOptions, type TwinCacheStats } from "./cached-registry.js";
-export { InvalidTwinError, TwinNotFoundError } from "./errors.js";
+export {
+  InvalidTwinError,
+  RegistryRejectedError,
+  RegistryUnavailableError,
+  TwinExistsError,
+  TwinNotFoundError,
+} from "./errors.js";
 export { MemoryRegistry, type RegisterTwinOptions } from "./memory-registry.js";
+export * from "./registrar/index.js";
 export { parseRelayField, type Twin } from "./twin.js";
-export type { TwinRegistry } from "./twin-registry.js";
+export type {
+  TwinChange,
+  TwinChangeListener,
+  TwinFields,
+  TwinRegistry,
+  WritableTwinRegistry,
+} from "./twin-registry.js";
 export { loadTwinsFile, parseTwinsFile, type TwinsFileEntry } from "./twins-file.js";

@@ -1,7 +1,8 @@
+import type { Signer } from "../identity/signer.js";
 import { bytesKey } from "../lru-cache.js";
-import { InvalidTwinError, TwinNotFoundError } from "./errors.js";
+import { InvalidTwinError, TwinExistsError, TwinNotFoundError } from "./errors.js";
 import { copyTwin, type Twin } from "./twin.js";
-import type { TwinRegistry } from "./twin-registry.js";
+import type { TwinChange, TwinChangeListener, TwinFields, WritableTwinRegistry } from "./twin-registry.js";
 
 /** Fields of a new twin; the registry assigns the id. */
 export interface RegisterTwinOptions {
@@ -14,9 +15,10 @@ export interface RegisterTwinOptions {
  * An in-memory twin registry, for tests and single-process setups. Ids are assigned from 1 upwards; one twin per
  * account id (like tfchain). Returned twins are copies, so callers cannot mutate the stored records.
  */
-export class MemoryRegistry implements TwinRegistry {
+export class MemoryRegistry implements WritableTwinRegistry {
   readonly #twins = new Map<number, Twin>();
   readonly #byAccount = new Map<string, number>();
+  readonly #listeners = new Set<TwinChangeListener>();
   #nextId = 1;
 
   /** Creates a twin with the next free id. Throws `InvalidTwinError` if the account already has a twin. */
@@ -41,6 +43,7 @@ export class MemoryRegistry implements TwinRegistry {
     if (previous !== undefined) this.#byAccount.delete(bytesKey(previous.accountId));
     this.#twins.set(twin.id, copyTwin(twin));
     this.#byAccount.set(key, twin.id);
+    this.#emit({ kind: "twin", twin: copyTwin(twin) });
   }
 
   /** Removes a twin. Throws `TwinNotFoundError` if there is none with this id. */
@@ -49,6 +52,7 @@ export class MemoryRegistry implements TwinRegistry {
     if (twin === undefined) throw new TwinNotFoundError(id);
     this.#twins.delete(id);
     this.#byAccount.delete(bytesKey(twin.accountId));
+    this.#emit({ kind: "reset" });
   }
 
   /** How many twins are stored. */
@@ -64,6 +68,35 @@ export class MemoryRegistry implements TwinRegistry {
   async getTwinIdByAccount(accountId: Uint8Array): Promise<number | undefined> {
     return this.#byAccount.get(bytesKey(accountId));
   }
+
+  async createTwin(signer: Signer, fields: TwinFields): Promise<Twin> {
+    const existing = this.#byAccount.get(bytesKey(signer.publicKey));
+    if (existing !== undefined) throw new TwinExistsError(existing);
+    return this.register({ accountId: Uint8Array.from(signer.publicKey), ...twinFields(fields) });
+  }
+
+  async updateTwin(signer: Signer, fields: TwinFields): Promise<Twin> {
+    const id = this.#byAccount.get(bytesKey(signer.publicKey));
+    if (id === undefined) throw new TwinNotFoundError(undefined, "the account has no twin");
+    const twin: Twin = { id, accountId: Uint8Array.from(signer.publicKey), ...twinFields(fields) };
+    this.set(twin);
+    return copyTwin(twin);
+  }
+
+  watch(listener: TwinChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(change: TwinChange): void {
+    for (const listener of this.#listeners) listener(change);
+  }
+}
+
+function twinFields(fields: TwinFields): { relays: string[]; pk?: Uint8Array } {
+  const out: { relays: string[]; pk?: Uint8Array } = { relays: [...fields.relays] };
+  if (fields.pk !== undefined) out.pk = Uint8Array.from(fields.pk);
+  return out;
 }
 
 function validate(twin: Twin): void {

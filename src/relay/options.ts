@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { CachedRegistry, type TwinCacheOptions } from "../registry/cached-registry.js";
 import { MemoryRegistry } from "../registry/memory-registry.js";
 import type { TwinRegistry } from "../registry/twin-registry.js";
@@ -95,6 +96,13 @@ export interface RelayOptions {
    * @default 5000
    */
   shutdownTimeout?: number;
+  /**
+   * Extra HTTP routes served on the relay's port, tried before the relay answers 404: return `true` when the
+   * request was handled (e.g. `RegistrarService.handle` to host the registry on the relay, `rmb relay
+   * --registry-data`). The relay's own routes (`POST /`, `GET /metrics`, the websocket upgrade) come first.
+   * @default undefined
+   */
+  httpRoutes?: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   /** Prefix of every Redis key and channel this relay uses, so several deployments can share one Redis. @default "rmb" */
   redisPrefix?: string;
   /** Current unix time in seconds, for tests. @default () => Math.floor(Date.now() / 1000) */
@@ -127,6 +135,7 @@ export interface ResolvedRelayOptions {
   rankerPeriod: number;
   verifyFederatedSignatures: boolean;
   shutdownTimeout: number;
+  httpRoutes: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   clock: () => number;
 }
 
@@ -221,6 +230,8 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
       throw new RelayOptionsError("redis", 'expected a URL or { cluster: ["host:port", ...] }');
     }
   }
+  if (options.httpRoutes !== undefined && typeof options.httpRoutes !== "function")
+    throw new RelayOptionsError("httpRoutes", "expected a function");
   const redisPrefix = options.redisPrefix ?? RELAY_DEFAULTS.redisPrefix;
   if (typeof redisPrefix !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(redisPrefix)) {
     throw new RelayOptionsError("redisPrefix", "expected 1-64 characters of [A-Za-z0-9_.-]");
@@ -266,6 +277,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     rankerPeriod: int("rankerPeriod"),
     verifyFederatedSignatures: verify,
     shutdownTimeout: int("shutdownTimeout", 0),
+    httpRoutes: options.httpRoutes,
     clock,
   };
 }

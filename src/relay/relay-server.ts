@@ -60,6 +60,8 @@ class HttpReject extends Error {
 export class RelayServer {
   readonly options: Readonly<ResolvedRelayOptions>;
   readonly metrics = new RelayMetrics();
+  /** The registry as given; when the relay wrapped it in its own cache, `stop()` closes that cache. */
+  readonly #givenRegistry: unknown;
   readonly #store: QueueStore;
   readonly #redis: RedisBackend | undefined;
   readonly #federation: FederationQueue;
@@ -75,6 +77,7 @@ export class RelayServer {
 
   constructor(options: RelayOptions) {
     this.options = resolveRelayOptions(options);
+    this.#givenRegistry = options.registry;
     const o = this.options;
     const onDrop: DropListener = (session, data, reason) => this.#router.onDrop(session, data, reason);
     if (o.redis === undefined) {
@@ -202,6 +205,8 @@ export class RelayServer {
     await this.#federation.close();
     await this.#store.close();
     await this.#redis?.close();
+    const registry = this.options.registry;
+    if (registry instanceof CachedRegistry && registry !== this.#givenRegistry) registry.close();
   }
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -216,6 +221,7 @@ export class RelayServer {
       this.#onFederation(req, res);
       return;
     }
+    if (this.options.httpRoutes?.(req, res) === true) return;
     sendText(res, 404, "page not found");
   }
 

@@ -99,3 +99,32 @@ test("a lookup that started before an invalidation does not store its stale answ
   backend.gate = undefined;
   assert.deepEqual((await cache.getTwin(5))?.relays, ["new"]);
 });
+
+test("follows the backend's changes: a changed twin replaces its entry, a reset clears, close stops following", async () => {
+  const { MemoryRegistry } = await import("../../src/registry/index.js");
+  const backend = new MemoryRegistry();
+  backend.set(twin(1, ["a"]));
+  const cache = new CachedRegistry(backend, { ttl: 3600 });
+  const seen: string[] = [];
+  cache.watch((change) => seen.push(change.kind === "twin" ? `twin ${change.twin.id}` : "reset"));
+  assert.deepEqual((await cache.getTwin(1))?.relays, ["a"]);
+  backend.set(twin(1, ["b"]));
+  assert.deepEqual((await cache.getTwin(1))?.relays, ["b"], "refreshed without waiting for the TTL");
+  assert.equal(cache.stats.misses, 1);
+  backend.delete(1);
+  assert.equal(cache.stats.entries, 0);
+  assert.deepEqual(seen, ["twin 1", "reset"]);
+  cache.close();
+  backend.set(twin(2, ["c"]));
+  assert.deepEqual(seen, ["twin 1", "reset"], "no longer following");
+});
+
+test("followChanges: false ignores the backend's changes", async () => {
+  const { MemoryRegistry } = await import("../../src/registry/index.js");
+  const backend = new MemoryRegistry();
+  backend.set(twin(1, ["a"]));
+  const cache = new CachedRegistry(backend, { ttl: 3600, followChanges: false });
+  await cache.getTwin(1);
+  backend.set(twin(1, ["b"]));
+  assert.deepEqual((await cache.getTwin(1))?.relays, ["a"]);
+});

@@ -75,3 +75,25 @@ describe("registry — MemoryRegistry", () => {
     assert.deepEqual(parseRelayField(""), []);
   });
 });
+
+test("memory registry — createTwin/updateTwin for a signer, with change events", async () => {
+  const { MemoryRegistry, TwinExistsError, TwinNotFoundError } = await import("../../src/registry/index.js");
+  const { createSigner } = await import("../../src/identity/index.js");
+  const registry = new MemoryRegistry();
+  const alice = createSigner("//Alice", "sr25519");
+  const changes: unknown[] = [];
+  const unwatch = registry.watch((c) => changes.push(c.kind === "twin" ? c.twin.relays : c.kind));
+  const created = await registry.createTwin(alice, { relays: ["a.example"] });
+  assert.equal(created.id, 1);
+  await assert.rejects(registry.createTwin(alice, { relays: [] }), TwinExistsError);
+  const pk = new Uint8Array(33).fill(2);
+  const updated = await registry.updateTwin(alice, { relays: ["b.example"], pk });
+  assert.deepEqual([updated.id, updated.relays, updated.pk], [1, ["b.example"], pk]);
+  await assert.rejects(
+    registry.updateTwin(createSigner("//Bob", "sr25519"), { relays: [] }),
+    TwinNotFoundError,
+  );
+  unwatch();
+  await registry.updateTwin(alice, { relays: [] });
+  assert.deepEqual(changes, [["a.example"], ["b.example"]]);
+});
