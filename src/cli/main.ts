@@ -4,7 +4,9 @@ import { fileURLToPath } from "node:url";
 import { RmbError } from "../errors.js";
 import { UsageError } from "./cli-error.js";
 import { keysCommand } from "./commands/keys.js";
+import { registryCommand } from "./commands/registry.js";
 import { relayCommand } from "./commands/relay.js";
+import { twinCommand } from "./commands/twin.js";
 import type { CliIo } from "./io.js";
 
 const HELP = `rmb — Reliable Message Bus tools (rmb-ts)
@@ -15,6 +17,10 @@ Commands:
   keys inspect    show the account key, SS58 address and encryption key of a secret
   keys generate   create a new mnemonic
   relay           run a relay (drop-in for rmb-rs's rmb-relay)
+  registry        run the twin registry service (TFGrid v4 registrar accounts API)
+  twin create     register a twin (account key, relays, encryption key) in a registrar
+  twin show       show a twin
+  twin update     set a twin's relays and encryption key
   help            this text
 
 Run 'rmb <command> --help' for the options of a command.
@@ -25,6 +31,8 @@ type Command = (argv: string[], io: CliIo) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   keys: keysCommand,
   relay: relayCommand,
+  registry: registryCommand,
+  twin: twinCommand,
 };
 
 /** Runs the CLI with the given arguments; returns the exit status instead of exiting. */

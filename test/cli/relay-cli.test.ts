@@ -87,7 +87,8 @@ describe("rmb relay (spawned as a user runs it)", () => {
   test("bad command lines exit 2 with the reason", async () => {
     const cases: [string[], RegExp][] = [
       [["relay", "--twins", "x"], /at least one --domain is required/],
-      [["relay", "-m", "d"], /a twin registry is required: --twins FILE/],
+      [["relay", "-m", "d"], /give one twin registry: --registry-data DIR/],
+      [["relay", "-m", "d", "--twins", twins, "--registrar", "http://x"], /give one twin registry/],
       [["relay", "-m", "d", "--twins", twins, "-w", "0"], /invalid --workers '0'/],
       [["relay", "-m", "d", "--twins", twins, "--limit", "5"], /--limit takes two values/],
       [["relay", "-m", "d", "--twins", twins, "-l", "nonsense"], /invalid --listen 'nonsense'/],
@@ -149,25 +150,46 @@ describe("rmb relay (spawned as a user runs it)", () => {
   });
 });
 
-test("the quick start (npm start) runs a relay that lets the dev twins exchange messages", async () => {
+test("the quick start (npm start) runs a relay with its registry: twins registered with `rmb twin create` exchange messages", async () => {
   const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
     scripts: { start: string };
   };
   const [node, main, ...args] = pkg.scripts.start.split(" ");
   assert.equal(node, "node");
   assert.equal(main, "dist/src/cli/main.js");
-  const proc = spawnRmb(args.map((a) => (a === "127.0.0.1:8080" ? "127.0.0.1:0" : a)));
+  const data = mkdtempSync(join(tmpdir(), "rmb-quickstart-"));
+  const proc = spawnRmb(
+    args.map((a) => (a === "127.0.0.1:8080" ? "127.0.0.1:0" : a === ".rmb/registry" ? data : a)),
+  );
   try {
     const port = Number((await proc.waitForStdout(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
+    assert.match(proc.stdout(), /registry: hosted here/);
+    const registrar = `http://127.0.0.1:${port}`;
+    const ids: number[] = [];
+    for (const [secret, type] of [
+      ["//Alice", "sr25519"],
+      ["//Bob", "ed25519"],
+    ] as const) {
+      const created = await runRmb(
+        ["twin", "create", "--registrar", registrar, "-k", type, "--relay", "localhost", "--json"],
+        {
+          env: { RMB_SECRET: secret },
+        },
+      );
+      assert.equal(created.code, 0, created.stderr);
+      ids.push((JSON.parse(created.stdout) as { id: number }).id);
+    }
+    assert.deepEqual(ids, [1, 2]);
     const a = await RelayTestClient.connect(port, createSigner("//Alice", "sr25519"), { twin: 1 });
-    const b = await RelayTestClient.connect(port, createSigner("//Bob", "ed25519"), { twin: 4 });
-    const req = requestEnvelope({ twin: 1 }, { twin: 4 });
+    const b = await RelayTestClient.connect(port, createSigner("//Bob", "ed25519"), { twin: 2 });
+    const req = requestEnvelope({ twin: 1 }, { twin: 2 });
     a.send(encode(req));
     assert.equal((await b.next()).env.uid, req.uid);
     await a.close();
     await b.close();
   } finally {
     assert.equal(await proc.stop(), 0);
+    rmSync(data, { recursive: true, force: true });
   }
 });
 

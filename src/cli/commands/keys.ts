@@ -23,7 +23,7 @@ export function parseKeyType(value: string | undefined): KeyType {
   return v;
 }
 
-async function resolveSecret(io: CliIo, given: string | undefined): Promise<string> {
+export async function resolveSecret(io: CliIo, given: string | undefined): Promise<string> {
   if (given === "-") return (await readAll(io.stdin)).trim();
   if (given !== undefined) return given;
   const env = io.env.RMB_SECRET;

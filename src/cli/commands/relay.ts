@@ -1,6 +1,14 @@
 import { parseArgs } from "node:util";
 import { RmbError } from "../../errors.js";
-import { loadTwinsFile, MemoryRegistry } from "../../registry/index.js";
+import {
+  type AccountStore,
+  AccountStoreRegistry,
+  FileAccountStore,
+  loadTwinsFile,
+  MemoryRegistry,
+  RegistrarClient,
+  RegistrarService,
+} from "../../registry/index.js";
 import { RELAY_DEFAULTS, type RelayOptions, RelayServer } from "../../relay/index.js";
 import { UsageError } from "../cli-error.js";
 import type { CliIo } from "../io.js";
@@ -24,6 +32,8 @@ Options (rmb-relay's):
   -d, --debug                   more logs (repeat for trace)
 
 Options (rmb-ts):
+      --registrar <URL>         twins from a registrar accounts API (TFGrid v4 registrar or 'rmb registry')
+      --registry-data <DIR>     host the registry on this relay's port (/v1/accounts), accounts kept in DIR
       --twins <FILE>            twins registry file: JSON [{"id", "account", "relays", "pk"}]; SIGHUP reloads it
       --redis-cluster <A,B,…>   Redis Cluster seed nodes (host:port,…) instead of --redis
       --federation-url <D=URL>  federate to URL for domain D instead of https://D/ (repeat)
@@ -90,6 +100,8 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
       "catchup-threshold": { type: "string" },
       debug: { type: "boolean", short: "d", multiple: true },
       twins: { type: "string" },
+      registrar: { type: "string" },
+      "registry-data": { type: "string" },
       "federation-url": { type: "string", multiple: true },
       "max-message-size": { type: "string" },
       "queue-length": { type: "string" },
@@ -105,8 +117,11 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
       "--substrate: the tfchain registry is not available in this build yet; use --twins FILE",
     );
   }
-  if (values.twins === undefined) {
-    throw new UsageError("a twin registry is required: --twins FILE (a JSON array of twins)");
+  const sources = [values.twins, values.registrar, values["registry-data"]].filter((v) => v !== undefined);
+  if (sources.length !== 1) {
+    throw new UsageError(
+      "give one twin registry: --registry-data DIR (hosted here), --registrar URL or --twins FILE",
+    );
   }
   const workers = positive("--workers", values.workers, 500);
   const perWorker = positive("--user-per-worker", values["user-per-worker"], 1000);
@@ -146,32 +161,61 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
   options.federationUrls = urls;
 
   const twinsPath = values.twins;
-  let registry: MemoryRegistry;
-  try {
-    registry = await loadTwinsFile(twinsPath);
-  } catch (err) {
-    if (err instanceof RmbError) throw err;
-    throw new UsageError(
-      `cannot read --twins ${twinsPath}: ${err instanceof Error ? err.message : String(err)}`,
-    );
+  let twinsFile: MemoryRegistry | undefined;
+  let store: AccountStore | undefined;
+  let registrar: RegistrarClient | undefined;
+  let registryNote: string;
+  if (twinsPath !== undefined) {
+    try {
+      twinsFile = await loadTwinsFile(twinsPath);
+    } catch (err) {
+      if (err instanceof RmbError) throw err;
+      throw new UsageError(
+        `cannot read --twins ${twinsPath}: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    options.registry = twinsFile;
+    registryNote = `twins: ${twinsPath}`;
+  } else if (values.registrar !== undefined) {
+    registrar = new RegistrarClient({ url: values.registrar });
+    options.registry = registrar;
+    registryNote = `registrar: ${registrar.baseUrl}`;
+  } else {
+    const dir = values["registry-data"] as string;
+    const opened = await FileAccountStore.open(dir);
+    store = opened;
+    const service = new RegistrarService({ store: opened });
+    options.registry = new AccountStoreRegistry(opened);
+    options.httpRoutes = (req, res) => service.handle(req, res, false);
+    registryNote = `registry: hosted here at /v1/accounts, data in ${dir}`;
   }
-  options.registry = registry;
   const relay = new RelayServer(options);
-  const { port: bound } = await relay.start();
+  let bound: number;
+  try {
+    ({ port: bound } = await relay.start());
+  } catch (err) {
+    await store?.close();
+    throw err;
+  }
   const shown = host.includes(":") ? `[${host}]` : host;
   const mode =
     options.redis === undefined
       ? "embedded (queues in memory)"
       : `redis ${typeof options.redis === "string" ? redact(options.redis) : options.redis.cluster.join(",")}`;
   io.stdout.write(
-    `rmb-relay listening on http://${shown}:${bound} (domains: ${domains.join(", ")}; queues: ${mode})\n`,
+    `rmb-relay listening on http://${shown}:${bound} (domains: ${domains.join(", ")}; queues: ${mode}; ${registryNote})\n`,
   );
-  log.info(`${registry.size} twins loaded from ${twinsPath}`);
+  if (twinsFile !== undefined) log.info(`${twinsFile.size} twins loaded from ${twinsPath}`);
+  const closeRegistry = async () => {
+    registrar?.close();
+    await store?.close();
+  };
 
   return new Promise<number>((resolve) => {
     let stopping = false;
     const reload = () => {
-      loadTwinsFile(twinsPath, registry).then(
+      if (twinsPath === undefined || twinsFile === undefined) return;
+      loadTwinsFile(twinsPath, twinsFile).then(
         (r) => log.info(`reloaded ${r.size} twins from ${twinsPath}`),
         (err: unknown) =>
           log.error(`reload of ${twinsPath} failed: ${err instanceof Error ? err.message : String(err)}`),
@@ -181,19 +225,22 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info(`${signal}: draining and stopping`);
-      relay.stop().then(
-        () => {
-          process.off("SIGINT", onInt);
-          process.off("SIGTERM", onTerm);
-          process.off("SIGHUP", reload);
-          log.info("stopped");
-          resolve(0);
-        },
-        (err: unknown) => {
-          log.error(`stop failed: ${err instanceof Error ? err.message : String(err)}`);
-          resolve(1);
-        },
-      );
+      relay
+        .stop()
+        .then(closeRegistry)
+        .then(
+          () => {
+            process.off("SIGINT", onInt);
+            process.off("SIGTERM", onTerm);
+            process.off("SIGHUP", reload);
+            log.info("stopped");
+            resolve(0);
+          },
+          (err: unknown) => {
+            log.error(`stop failed: ${err instanceof Error ? err.message : String(err)}`);
+            resolve(1);
+          },
+        );
     };
     const onInt = () => stop("SIGINT");
     const onTerm = () => stop("SIGTERM");
@@ -204,6 +251,6 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
 }
 
 /** Hides a password in a Redis URL for logs. */
-function redact(url: string): string {
+export function redact(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, "//***@");
 }
