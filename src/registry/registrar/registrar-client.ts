@@ -257,18 +257,23 @@ export class RegistrarClient implements WritableTwinRegistry {
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<{ status: number; data: unknown }> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.baseUrl}${path}`, {
-        method,
-        headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.#timeout),
-      });
-    } catch (cause) {
-      throw new RegistryUnavailableError(`registrar ${this.baseUrl} unreachable: ${messageOf(cause)}`, {
-        cause,
-      });
+    let res: Response | undefined;
+    // A kept-alive connection the server has just closed fails the request at once; a GET is safe to repeat.
+    for (let attempt = 0; res === undefined; attempt += 1) {
+      try {
+        res = await fetch(`${this.baseUrl}${path}`, {
+          method,
+          headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          signal: AbortSignal.timeout(this.#timeout),
+        });
+      } catch (cause) {
+        const timedOut = cause instanceof Error && cause.name === "TimeoutError";
+        if (method !== "GET" || attempt > 0 || timedOut)
+          throw new RegistryUnavailableError(`registrar ${this.baseUrl} unreachable: ${messageOf(cause)}`, {
+            cause,
+          });
+      }
     }
     const text = await res.text().catch(() => "");
     let data: unknown = text;

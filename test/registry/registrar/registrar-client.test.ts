@@ -150,3 +150,34 @@ test("registrar service over PostgreSQL — the same API through the client", as
   );
   assert.equal(replayed.json.twin_id, 1);
 });
+
+test("registrar client — a GET whose connection is dropped is repeated once; a write is not", async (t) => {
+  const { createServer } = await import("node:http");
+  let requests = 0;
+  const server = createServer((req, res) => {
+    requests += 1;
+    if (requests % 2 === 1) {
+      req.socket.destroy(); // what a server closing a kept-alive connection looks like to the client
+      return;
+    }
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(
+      JSON.stringify({
+        twin_id: 7,
+        relays: ["r.example"],
+        rmb_enc_key: "",
+        created_at: "2025-03-01T10:00:00Z",
+        updated_at: "2025-03-01T10:00:00Z",
+        public_key: encodeStdBase64(alice.publicKey),
+      }),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => server.close());
+  const { port } = server.address() as { port: number };
+  const client = new RegistrarClient({ url: `http://127.0.0.1:${port}` });
+  assert.deepEqual((await client.getTwin(7))?.relays, ["r.example"]);
+  assert.equal(requests, 2);
+  await assert.rejects(client.updateAccount(alice, 7, { relays: [] }), RegistryUnavailableError);
+  assert.equal(requests, 3, "the PATCH was sent once");
+});
