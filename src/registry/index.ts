@@ -19,6 +19,12 @@ export {
 } from "./errors.js";
 export { MemoryRegistry, type RegisterTwinOptions } from "./memory-registry.js";
 export * from "./registrar/index.js";
+export {
+  ScaleDecodeError,
+  SubstrateRpcError,
+  TfchainRegistry,
+  type TfchainRegistryOptions,
+} from "./tfchain/index.js";
 export { parseRelayField, type Twin } from "./twin.js";
 export type {
   TwinChange,

@@ -6,6 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { parseListen } from "../../src/cli/commands/relay.js";
 import { createSigner } from "../../src/identity/index.js";
 import { REPO_ROOT, type RmbProcess, runRmb, spawnRmb } from "../support/cli.js";
+import { deadUrl, FakeSubstrate } from "../support/fake-substrate.js";
 import { type RedisServerHandle, startRedisServer } from "../support/redis-server.js";
 import { encode, RelayTestClient, requestEnvelope } from "../support/relay-client.js";
 
@@ -92,10 +93,7 @@ describe("rmb relay (spawned as a user runs it)", () => {
       [["relay", "-m", "d", "--twins", twins, "-w", "0"], /invalid --workers '0'/],
       [["relay", "-m", "d", "--twins", twins, "--limit", "5"], /--limit takes two values/],
       [["relay", "-m", "d", "--twins", twins, "-l", "nonsense"], /invalid --listen 'nonsense'/],
-      [
-        ["relay", "-m", "d", "-s", "wss://tfchain.grid.tf:443", "--twins", twins],
-        /tfchain registry is not available/,
-      ],
+      [["relay", "-m", "d", "-s", "ws://127.0.0.1:1", "--twins", twins], /give one twin registry/],
       [["relay", "-m", "d", "--twins", join(dir, "missing.json")], /cannot read --twins/],
       [["relay", "-m", "d", "--twins", twins, "--federation-url", "nodomain"], /expected DOMAIN=URL/],
     ];
@@ -190,6 +188,37 @@ test("the quick start (npm start) runs a relay with its registry: twins register
   } finally {
     assert.equal(await proc.stop(), 0);
     rmSync(data, { recursive: true, force: true });
+  }
+});
+
+test("a relay with --substrate reads twins from tfchain (a local fake node) and routes between them", async () => {
+  const chain = await FakeSubstrate.start();
+  const proc = spawnRmb([
+    "relay",
+    "-m",
+    "relay.chain",
+    "-l",
+    "127.0.0.1:0",
+    "-s",
+    await deadUrl(),
+    "-s",
+    chain.url,
+  ]);
+  try {
+    chain.putTwin({ id: 1, accountId: alice.publicKey, relays: ["relay.chain"] });
+    chain.putTwin({ id: 2, accountId: bob.publicKey, relays: ["relay.chain"] });
+    const port = Number((await proc.waitForStdout(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
+    assert.match(proc.stdout(), /tfchain: ws:\/\/127\.0\.0\.1:\d+/);
+    const a = await RelayTestClient.connect(port, alice, { twin: 1 });
+    const b = await RelayTestClient.connect(port, bob, { twin: 2 });
+    const req = requestEnvelope({ twin: 1 }, { twin: 2 });
+    a.send(encode(req));
+    assert.equal((await b.next()).env.uid, req.uid);
+    await a.close();
+    await b.close();
+  } finally {
+    assert.equal(await proc.stop(), 0);
+    await chain.stop();
   }
 });
 

@@ -8,6 +8,7 @@ import {
   MemoryRegistry,
   RegistrarClient,
   RegistrarService,
+  TfchainRegistry,
 } from "../../registry/index.js";
 import { RELAY_DEFAULTS, type RelayOptions, RelayServer } from "../../relay/index.js";
 import { UsageError } from "../cli-error.js";
@@ -22,7 +23,7 @@ Runs an RMB relay, a drop-in for rmb-rs's rmb-relay (same flags), in embedded mo
 Options (rmb-relay's):
   -m, --domain <D>              a domain of this relay (repeat); twins whose relays list it are local. Required
   -r, --redis <URL>             Redis for queues shared by relay processes (redis://host:port). Default: embedded
-  -s, --substrate <URL>         tfchain RPC (repeat). Not available in this build: use --twins
+  -s, --substrate <URL>         tfchain RPC (repeat: failover); twins read from the chain
   -l, --listen <ADDR>           listen address [default: [::]:8080]
   -w, --workers <N>             with -u, sets the most sessions (workers × users) [default: 500]
   -u, --user-per-worker <N>     [default: 1000]
@@ -112,15 +113,12 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
   const log = new Logger(io.stderr, levelForDebugFlags(values.debug?.length ?? 0));
   const domains = values.domain ?? [];
   if (domains.length === 0) throw new UsageError("at least one --domain is required");
-  if (values.substrate !== undefined) {
-    throw new UsageError(
-      "--substrate: the tfchain registry is not available in this build yet; use --twins FILE",
-    );
-  }
-  const sources = [values.twins, values.registrar, values["registry-data"]].filter((v) => v !== undefined);
+  const sources = [values.twins, values.registrar, values["registry-data"], values.substrate].filter(
+    (v) => v !== undefined,
+  );
   if (sources.length !== 1) {
     throw new UsageError(
-      "give one twin registry: --registry-data DIR (hosted here), --registrar URL or --twins FILE",
+      "give one twin registry: --registry-data DIR (hosted here), --registrar URL, --substrate URL or --twins FILE",
     );
   }
   const workers = positive("--workers", values.workers, 500);
@@ -164,8 +162,14 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
   let twinsFile: MemoryRegistry | undefined;
   let store: AccountStore | undefined;
   let registrar: RegistrarClient | undefined;
+  let chain: TfchainRegistry | undefined;
   let registryNote: string;
-  if (twinsPath !== undefined) {
+  if (values.substrate !== undefined) {
+    chain = new TfchainRegistry({ urls: values.substrate });
+    await chain.start();
+    options.registry = chain;
+    registryNote = `tfchain: ${values.substrate.join(", ")}`;
+  } else if (twinsPath !== undefined) {
     try {
       twinsFile = await loadTwinsFile(twinsPath);
     } catch (err) {
@@ -195,6 +199,7 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
     ({ port: bound } = await relay.start());
   } catch (err) {
     await store?.close();
+    await chain?.close();
     throw err;
   }
   const shown = host.includes(":") ? `[${host}]` : host;
@@ -209,6 +214,7 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
   const closeRegistry = async () => {
     registrar?.close();
     await store?.close();
+    await chain?.close();
   };
 
   return new Promise<number>((resolve) => {
