@@ -33,4 +33,4 @@ export type {
   TwinRegistry,
   WritableTwinRegistry,
 } from "./twin-registry.js";
-export { loadTwinsFile, parseTwinsFile, type TwinsFileEntry } from "./twins-file.js";
+export { loadTwinsFile, parseAccountId, parseTwinsFile, type TwinsFileEntry } from "./twins-file.js";

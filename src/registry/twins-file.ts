@@ -52,12 +52,24 @@ export async function loadTwinsFile(path: string, into = new MemoryRegistry()): 
 }
 
 function parseAccount(text: string, id: number): Uint8Array {
-  if (/^(0x)?[0-9a-fA-F]{64}$/.test(text)) return parseHex(text, 32, `twin ${id}: 'account'`);
+  try {
+    return parseAccountId(text);
+  } catch (err) {
+    throw new InvalidTwinError(`twin ${id}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/**
+ * A 32-byte account id written as hex (optionally `0x`-prefixed) or as an SS58 address; throws `InvalidTwinError`
+ * (`'account' is neither 32 bytes of hex nor an SS58 address (…)`) otherwise.
+ */
+export function parseAccountId(text: string): Uint8Array {
+  if (/^(0x)?[0-9a-fA-F]{64}$/.test(text)) return new Uint8Array(Buffer.from(text.replace(/^0x/, ""), "hex"));
   try {
     return ss58Decode(text).publicKey;
   } catch (err) {
     throw new InvalidTwinError(
-      `twin ${id}: 'account' is neither 32 bytes of hex nor an SS58 address (${err instanceof Error ? err.message : String(err)})`,
+      `'account' is neither 32 bytes of hex nor an SS58 address (${err instanceof Error ? err.message : String(err)})`,
     );
   }
 }

@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { createSigner, DEV_PHRASE } from "../../src/identity/index.js";
 import { type RmbProcess, runRmb, spawnRmb } from "../support/cli.js";
 import { startPostgresServer } from "../support/postgres-server.js";
-import { encode, RelayTestClient, requestEnvelope } from "../support/relay-client.js";
+import { assertDelivers } from "../support/relay-client.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
@@ -106,13 +106,11 @@ describe("rmb registry and rmb twin (spawned as a user runs them)", () => {
     running.push(relay);
     const port = Number((await relay.waitForStdout(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
     assert.match(relay.stdout(), /registrar: http:\/\/127\.0\.0\.1:\d+\/v1/);
-    const a = await RelayTestClient.connect(port, createSigner("//Alice", "ed25519"), { twin: 1 });
-    const b = await RelayTestClient.connect(port, createSigner("//Bob", "sr25519"), { twin: 2 });
-    const req = requestEnvelope({ twin: 1 }, { twin: 2 });
-    a.send(encode(req));
-    assert.equal((await b.next()).env.uid, req.uid);
-    await a.close();
-    await b.close();
+    await assertDelivers(
+      port,
+      [createSigner("//Alice", "ed25519"), 1],
+      [createSigner("//Bob", "sr25519"), 2],
+    );
     assert.equal(await relay.stop(), 0);
   });
 

@@ -8,7 +8,7 @@ import { createSigner } from "../../src/identity/index.js";
 import { REPO_ROOT, type RmbProcess, runRmb, spawnRmb } from "../support/cli.js";
 import { deadUrl, FakeSubstrate } from "../support/fake-substrate.js";
 import { type RedisServerHandle, startRedisServer } from "../support/redis-server.js";
-import { encode, RelayTestClient, requestEnvelope } from "../support/relay-client.js";
+import { assertDelivers, encode, RelayTestClient, requestEnvelope } from "../support/relay-client.js";
 
 const alice = createSigner("//Alice", "ed25519");
 const bob = createSigner("//Bob", "sr25519");
@@ -178,13 +178,11 @@ test("the quick start (npm start) runs a relay with its registry: twins register
       ids.push((JSON.parse(created.stdout) as { id: number }).id);
     }
     assert.deepEqual(ids, [1, 2]);
-    const a = await RelayTestClient.connect(port, createSigner("//Alice", "sr25519"), { twin: 1 });
-    const b = await RelayTestClient.connect(port, createSigner("//Bob", "ed25519"), { twin: 2 });
-    const req = requestEnvelope({ twin: 1 }, { twin: 2 });
-    a.send(encode(req));
-    assert.equal((await b.next()).env.uid, req.uid);
-    await a.close();
-    await b.close();
+    await assertDelivers(
+      port,
+      [createSigner("//Alice", "sr25519"), 1],
+      [createSigner("//Bob", "ed25519"), 2],
+    );
   } finally {
     assert.equal(await proc.stop(), 0);
     rmSync(data, { recursive: true, force: true });
@@ -209,13 +207,7 @@ test("a relay with --substrate reads twins from tfchain (a local fake node) and 
     chain.putTwin({ id: 2, accountId: bob.publicKey, relays: ["relay.chain"] });
     const port = Number((await proc.waitForStdout(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
     assert.match(proc.stdout(), /tfchain: ws:\/\/127\.0\.0\.1:\d+/);
-    const a = await RelayTestClient.connect(port, alice, { twin: 1 });
-    const b = await RelayTestClient.connect(port, bob, { twin: 2 });
-    const req = requestEnvelope({ twin: 1 }, { twin: 2 });
-    a.send(encode(req));
-    assert.equal((await b.next()).env.uid, req.uid);
-    await a.close();
-    await b.close();
+    await assertDelivers(port, [alice, 1], [bob, 2]);
   } finally {
     assert.equal(await proc.stop(), 0);
     await chain.stop();

@@ -174,3 +174,22 @@ export function httpRequest(
     req.end(body === undefined ? undefined : Buffer.from(body));
   });
 }
+
+/**
+ * Connects `from` and `to` to the relay on `port` as the given twins, sends one request from the first to the second
+ * and asserts that it arrives; closes both connections.
+ */
+export async function assertDelivers(
+  port: number,
+  from: [Signer, number],
+  to: [Signer, number],
+): Promise<void> {
+  const a = await RelayTestClient.connect(port, from[0], { twin: from[1] });
+  const b = await RelayTestClient.connect(port, to[0], { twin: to[1] });
+  const req = requestEnvelope({ twin: from[1] }, { twin: to[1] });
+  a.send(encode(req));
+  const got = (await b.next()).env.uid;
+  await a.close();
+  await b.close();
+  if (got !== req.uid) throw new Error(`expected request ${req.uid}, received ${got}`);
+}

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
-import { loadIdentity, ss58Decode } from "../../identity/index.js";
-import { RegistrarClient, type Twin } from "../../registry/index.js";
+import { loadIdentity } from "../../identity/index.js";
+import { parseAccountId, RegistrarClient, type Twin } from "../../registry/index.js";
 import { UsageError } from "../cli-error.js";
 import { type CliIo, printJson } from "../io.js";
 import { parseKeyType, resolveSecret } from "./keys.js";
@@ -86,9 +86,8 @@ export async function twinCommand(argv: string[], io: CliIo): Promise<number> {
 }
 
 function parseAccount(text: string): Uint8Array {
-  if (/^(0x)?[0-9a-fA-F]{64}$/.test(text)) return new Uint8Array(Buffer.from(text.replace(/^0x/, ""), "hex"));
   try {
-    return ss58Decode(text).publicKey;
+    return parseAccountId(text);
   } catch {
     throw new UsageError(`invalid --account '${text}': expected 32 bytes of hex or an SS58 address`);
   }
