@@ -4,8 +4,10 @@ import { fileURLToPath } from "node:url";
 import { RmbError } from "../errors.js";
 import { UsageError } from "./cli-error.js";
 import { keysCommand } from "./commands/keys.js";
+import { peerCommand } from "./commands/peer.js";
 import { registryCommand } from "./commands/registry.js";
 import { relayCommand } from "./commands/relay.js";
+import { testerCommand } from "./commands/tester.js";
 import { twinCommand } from "./commands/twin.js";
 import type { CliIo } from "./io.js";
 
@@ -17,7 +19,9 @@ Commands:
   keys inspect    show the account key, SS58 address and encryption key of a secret
   keys generate   create a new mnemonic
   relay           run a relay (drop-in for rmb-rs's rmb-relay)
+  peer            run a peer gateway with the Redis JSON API (drop-in for rmb-rs's rmb-peer)
   registry        run the twin registry service (TFGrid v4 registrar accounts API)
+  tester          send requests through a peer's Redis API and count the responses
   twin create     register a twin (account key, relays, encryption key) in a registrar
   twin show       show a twin
   twin update     set a twin's relays and encryption key
@@ -30,8 +34,10 @@ type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
   keys: keysCommand,
+  peer: peerCommand,
   relay: relayCommand,
   registry: registryCommand,
+  tester: testerCommand,
   twin: twinCommand,
 };
 

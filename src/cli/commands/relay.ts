@@ -1,19 +1,16 @@
 import { parseArgs } from "node:util";
-import { RmbError } from "../../errors.js";
 import {
   type AccountStore,
   AccountStoreRegistry,
   FileAccountStore,
-  loadTwinsFile,
   MemoryRegistry,
-  RegistrarClient,
   RegistrarService,
-  TfchainRegistry,
 } from "../../registry/index.js";
 import { RELAY_DEFAULTS, type RelayOptions, RelayServer } from "../../relay/index.js";
 import { UsageError } from "../cli-error.js";
 import type { CliIo } from "../io.js";
 import { Logger, levelForDebugFlags } from "../log.js";
+import { type OpenedRegistry, openRegistry, reloadTwinsFile } from "../registry-source.js";
 
 export const RELAY_HELP = `Usage: rmb relay [options]
 
@@ -158,38 +155,19 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
   }
   options.federationUrls = urls;
 
-  const twinsPath = values.twins;
-  let twinsFile: MemoryRegistry | undefined;
+  let opened: OpenedRegistry | undefined;
   let store: AccountStore | undefined;
-  let registrar: RegistrarClient | undefined;
-  let chain: TfchainRegistry | undefined;
   let registryNote: string;
-  if (values.substrate !== undefined) {
-    chain = new TfchainRegistry({ urls: values.substrate });
-    await chain.start();
-    options.registry = chain;
-    registryNote = `tfchain: ${values.substrate.join(", ")}`;
-  } else if (twinsPath !== undefined) {
-    try {
-      twinsFile = await loadTwinsFile(twinsPath);
-    } catch (err) {
-      if (err instanceof RmbError) throw err;
-      throw new UsageError(
-        `cannot read --twins ${twinsPath}: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    }
-    options.registry = twinsFile;
-    registryNote = `twins: ${twinsPath}`;
-  } else if (values.registrar !== undefined) {
-    registrar = new RegistrarClient({ url: values.registrar });
-    options.registry = registrar;
-    registryNote = `registrar: ${registrar.baseUrl}`;
+  if (values["registry-data"] === undefined) {
+    opened = await openRegistry(values);
+    options.registry = opened.registry;
+    registryNote = opened.note;
   } else {
-    const dir = values["registry-data"] as string;
-    const opened = await FileAccountStore.open(dir);
-    store = opened;
-    const service = new RegistrarService({ store: opened });
-    options.registry = new AccountStoreRegistry(opened);
+    const dir = values["registry-data"];
+    const fileStore = await FileAccountStore.open(dir);
+    store = fileStore;
+    const service = new RegistrarService({ store: fileStore });
+    options.registry = new AccountStoreRegistry(fileStore);
     options.httpRoutes = (req, res) => service.handle(req, res, false);
     registryNote = `registry: hosted here at /v1/accounts, data in ${dir}`;
   }
@@ -199,7 +177,7 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
     ({ port: bound } = await relay.start());
   } catch (err) {
     await store?.close();
-    await chain?.close();
+    await opened?.close();
     throw err;
   }
   const shown = host.includes(":") ? `[${host}]` : host;
@@ -210,22 +188,17 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
   io.stdout.write(
     `rmb-relay listening on http://${shown}:${bound} (domains: ${domains.join(", ")}; queues: ${mode}; ${registryNote})\n`,
   );
-  if (twinsFile !== undefined) log.info(`${twinsFile.size} twins loaded from ${twinsPath}`);
+  const twinsFile = opened?.twinsFile;
+  if (twinsFile !== undefined) log.info(`${twinsFile.registry.size} twins loaded from ${twinsFile.path}`);
   const closeRegistry = async () => {
-    registrar?.close();
     await store?.close();
-    await chain?.close();
+    await opened?.close();
   };
 
   return new Promise<number>((resolve) => {
     let stopping = false;
     const reload = () => {
-      if (twinsPath === undefined || twinsFile === undefined) return;
-      loadTwinsFile(twinsPath, twinsFile).then(
-        (r) => log.info(`reloaded ${r.size} twins from ${twinsPath}`),
-        (err: unknown) =>
-          log.error(`reload of ${twinsPath} failed: ${err instanceof Error ? err.message : String(err)}`),
-      );
+      if (opened !== undefined) reloadTwinsFile(opened, log);
     };
     const stop = (signal: string) => {
       if (stopping) return;

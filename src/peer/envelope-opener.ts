@@ -1,0 +1,87 @@
+import type { E2eCipher } from "../crypto/index.js";
+import { type Envelope, remainingTtl, verifyEnvelope, WireErrorCode } from "../protocol/index.js";
+import type { Twin, TwinRegistry } from "../registry/index.js";
+import { lookupTwin } from "./envelope-sealer.js";
+import { PeerProtocolError } from "./errors.js";
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Checks an incoming envelope as rmb-peer does (rmb-rs `Protocol::read`), in rmb-rs's order: lifetime (102), source
+ * twin known (103, or 500 when the registry fails), signature (104), and when the payload is a cipher: the source
+ * has a key (105) and it decrypts (106). On success a `cipher` payload has been replaced by the `plain` one.
+ * Envelopes from twin 0 (relay error reports) are taken without checks.
+ */
+export class EnvelopeOpener {
+  readonly #e2e: E2eCipher;
+  readonly #registry: TwinRegistry;
+  readonly #refresh: ((id: number) => void) | undefined;
+  readonly #refreshInterval: number;
+  readonly #refreshed = new Map<number, number>();
+
+  /**
+   * @param refresh - drops a cached twin: when a signature or cipher fails against the cached record, the twin is
+   *   looked up again once (at most every `refreshInterval` ms per twin), so a changed key is picked up at once
+   */
+  constructor(
+    e2e: E2eCipher,
+    registry: TwinRegistry,
+    refresh?: (id: number) => void,
+    refreshInterval = 10_000,
+  ) {
+    this.#e2e = e2e;
+    this.#registry = registry;
+    this.#refresh = refresh;
+    this.#refreshInterval = refreshInterval;
+  }
+
+  /** Verifies and decrypts `env` in place; throws `PeerProtocolError`. `now` is unix seconds. */
+  async open(env: Envelope, now: number): Promise<void> {
+    if (remainingTtl(now, env.timestamp, env.expiration) === undefined) {
+      throw new PeerProtocolError(WireErrorCode.Expired, "envelope validation error: message has expired");
+    }
+    const source = env.source?.twin ?? 0;
+    if (source === 0) return;
+    const twin = await lookupTwin(this.#registry, source);
+    try {
+      this.#check(env, twin);
+    } catch (err) {
+      if (!this.#mayRefresh(source)) throw err;
+      this.#refresh?.(source);
+      this.#check(env, await lookupTwin(this.#registry, source));
+    }
+  }
+
+  #mayRefresh(id: number): boolean {
+    if (this.#refresh === undefined) return false;
+    const now = Date.now();
+    const last = this.#refreshed.get(id);
+    if (last !== undefined && now - last < this.#refreshInterval) return false;
+    if (this.#refreshed.size >= 10_000) this.#refreshed.clear();
+    this.#refreshed.set(id, now);
+    return true;
+  }
+
+  #check(env: Envelope, twin: Twin): void {
+    try {
+      verifyEnvelope(env, twin.accountId);
+    } catch (cause) {
+      throw new PeerProtocolError(
+        WireErrorCode.InvalidSignature,
+        `invalid envelope signature: ${messageOf(cause)}`,
+        { cause },
+      );
+    }
+    if (env.payload?.kind !== "cipher") return;
+    if (twin.pk === undefined) {
+      throw new PeerProtocolError(WireErrorCode.NoPublicKey, "sender twin has no public key");
+    }
+    try {
+      env.payload = { kind: "plain", data: this.#e2e.decryptFrom(twin.pk, env.payload.data) };
+    } catch (cause) {
+      throw new PeerProtocolError(WireErrorCode.E2e, `e2e error: ${messageOf(cause)}`, { cause });
+    }
+  }
+}

@@ -1,0 +1,578 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { E2eCipher } from "../../src/crypto/index.js";
+import { KeyType } from "../../src/identity/index.js";
+import {
+  decodeBacklog,
+  formatOutgoingRequest,
+  type JsonIncomingResponse,
+  PeerKeys,
+  parseIncomingRequest,
+  parseIncomingResponse,
+  runJsonTester,
+  startJsonEcho,
+} from "../../src/peer/index.js";
+import {
+  createEnvelope,
+  type Envelope,
+  encodeEnvelope,
+  signEnvelope,
+  unixNow,
+  WireErrorCode,
+} from "../../src/protocol/index.js";
+import { type NetTwin, type PeerHandle, type PeerNet, startPeerNet } from "../support/peer-net.js";
+import { RelayTestClient } from "../support/relay-client.js";
+import { waitUntil } from "../support/wait.js";
+
+const text = (s: string) => new TextEncoder().encode(s);
+
+/** Pushes one JSON request through `handle`'s peer and pops the responses from a fresh reply queue. */
+async function call(
+  handle: PeerHandle,
+  fields: { dst: number[]; cmd?: string; dat?: Uint8Array; exp?: number; ref?: string | null; now?: number },
+  expected = fields.dst.length,
+  timeoutMs = 5000,
+): Promise<JsonIncomingResponse[]> {
+  const ret = `ret-${Math.random().toString(36).slice(2)}`;
+  await handle.client.lpush(
+    PeerKeys.local,
+    formatOutgoingRequest({
+      ver: 1,
+      ref: fields.ref === undefined ? "my-ref" : fields.ref,
+      cmd: fields.cmd ?? "testme",
+      exp: fields.exp ?? 60,
+      dat: fields.dat ?? text("hello"),
+      tag: null,
+      dst: fields.dst,
+      ret,
+      shm: "application/json",
+      now: fields.now ?? unixNow(),
+    }),
+  );
+  return popAll(handle, ret, expected, timeoutMs);
+}
+
+async function popAll(handle: PeerHandle, ret: string, expected: number, timeoutMs = 5000) {
+  const out: JsonIncomingResponse[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (out.length < expected) {
+    const left = (deadline - Date.now()) / 1000;
+    if (left <= 0) break;
+    const got = await handle.client.blpop(ret, Math.max(left, 0.01));
+    if (got === null) break;
+    out.push(parseIncomingResponse(got[1]));
+  }
+  return out;
+}
+
+describe("rmb-peer end to end (real Redis, relay and peers)", () => {
+  let net: PeerNet;
+  let alice: NetTwin; // ed25519
+  let bob: NetTwin; // ed25519
+  let carol: NetTwin; // sr25519
+  let dave: NetTwin; // sr25519
+  let a: PeerHandle;
+  let b: PeerHandle;
+  let c: PeerHandle;
+  let d: PeerHandle;
+  const echoes: { stop(): Promise<void> }[] = [];
+
+  before(async () => {
+    net = await startPeerNet();
+    alice = net.twin(KeyType.Ed25519);
+    bob = net.twin(KeyType.Ed25519);
+    carol = net.twin(KeyType.Sr25519);
+    dave = net.twin(KeyType.Sr25519);
+    a = await net.peer(alice, 1);
+    b = await net.peer(bob, 2);
+    c = await net.peer(carol, 3);
+    d = await net.peer(dave, 4);
+    for (const h of [b, c, d]) echoes.push(await startJsonEcho(h.redisUrl, "testme"));
+  });
+
+  after(async () => {
+    for (const e of echoes) await e.stop();
+    await net?.stop();
+  });
+
+  for (const count of [1, 200, 1000]) {
+    test(`exchange with ed25519 keys: ${count} messages, none lost`, async () => {
+      const report = await runJsonTester({ redis: a.redisUrl, dst: [bob.twin.id], count, timeout: 30 });
+      assert.equal(report.errors, 0, report.errorSamples.join("; "));
+      assert.equal(report.received, count);
+      assert.deepEqual(report.missingTwins, []);
+    });
+
+    test(`exchange with sr25519 keys: ${count} messages, none lost`, async () => {
+      const report = await runJsonTester({ redis: c.redisUrl, dst: [dave.twin.id], count, timeout: 30 });
+      assert.equal(report.errors, 0, report.errorSamples.join("; "));
+      assert.equal(report.received, count);
+      assert.deepEqual(report.missingTwins, []);
+    });
+
+    test(`multiple destinations (ed25519 and sr25519 twins): ${count} messages, 2 responses each`, async () => {
+      const report = await runJsonTester({
+        redis: a.redisUrl,
+        dst: [bob.twin.id, carol.twin.id],
+        count,
+        timeout: 30,
+      });
+      assert.equal(report.errors, 0, report.errorSamples.join("; "));
+      assert.equal(report.received, 2 * count);
+      assert.equal(report.responsesByTwin[String(bob.twin.id)], count);
+      assert.equal(report.responsesByTwin[String(carol.twin.id)], count);
+    });
+  }
+
+  test("a response carries the payload back, the client's ref, the responder as src and its schema", async () => {
+    const [res] = await call(a, { dst: [bob.twin.id], dat: text("ping ✓"), ref: "ref-42" });
+    assert.ok(res);
+    assert.equal(res.err, null);
+    assert.equal(new TextDecoder().decode(res.dat), "ping ✓");
+    assert.equal(res.ref, "ref-42");
+    assert.equal(res.src, String(bob.twin.id));
+    assert.equal(res.shm, "application/json");
+  });
+
+  test("a null ref comes back as null; responses of a fan-out share the client's ref", async () => {
+    const none = await call(a, { dst: [bob.twin.id], ref: null });
+    assert.equal(none[0]?.ref, null);
+    const two = await call(a, { dst: [bob.twin.id, carol.twin.id], ref: "shared" });
+    assert.deepEqual(
+      two.map((r) => r.ref),
+      ["shared", "shared"],
+    );
+    assert.deepEqual(two.map((r) => r.src).sort(), [String(bob.twin.id), String(carol.twin.id)].sort());
+  });
+
+  test("unknown destination twin: exactly one error response, code 103", async () => {
+    const responses = await call(a, { dst: [987654] }, 2, 1000);
+    assert.equal(responses.length, 1);
+    assert.deepEqual(responses[0]?.err, {
+      code: WireErrorCode.UnknownTwin,
+      message: "unknown twin id '987654'",
+    });
+    assert.equal(responses[0]?.src, "");
+    assert.equal(responses[0]?.now, 0);
+    assert.equal(responses[0]?.ref, "my-ref");
+  });
+
+  test("one unknown destination among good ones: the good ones still answer", async () => {
+    const responses = await call(a, { dst: [bob.twin.id, 987654] });
+    assert.equal(responses.length, 2);
+    assert.equal(responses.filter((r) => r.err === null).length, 1);
+    assert.equal(responses.find((r) => r.err !== null)?.err?.code, WireErrorCode.UnknownTwin);
+  });
+
+  test("a service is handed the request with the envelope uid as ref, the sender as src and ret msgbus.system.reply", async () => {
+    const ret = "direct-ret";
+    await a.client.lpush(
+      PeerKeys.local,
+      formatOutgoingRequest({
+        ver: 1,
+        ref: "client-ref",
+        cmd: "inspect.me",
+        exp: 120,
+        dat: text("data"),
+        tag: "t1",
+        dst: [bob.twin.id],
+        ret,
+        shm: "text/plain",
+        now: unixNow(),
+      }),
+    );
+    const got = await b.client.blpop(PeerKeys.command("inspect.me"), 5);
+    assert.ok(got);
+    const req = parseIncomingRequest(got[1]);
+    assert.match(req.ref, /^[0-9a-f-]{36}$/, "ref is the envelope uid (a UUID), not the client's ref");
+    assert.equal(req.src, String(alice.twin.id));
+    assert.equal(req.cmd, "inspect.me");
+    assert.equal(req.ret, "msgbus.system.reply");
+    assert.equal(req.tag, "t1");
+    assert.equal(req.shm, "text/plain");
+    assert.equal(new TextDecoder().decode(req.dat), "data");
+    assert.ok(req.exp > 0 && req.exp <= 120);
+    // The backlog of the request is in alice's Redis with the client's ref and reply queue.
+    const backlog = decodeBacklog(
+      new Uint8Array((await a.client.getBuffer(PeerKeys.backlog(req.ref))) as Buffer),
+    );
+    assert.equal(backlog.reference, "client-ref");
+    assert.equal(backlog.replyTo, ret);
+    // A service error travels back as err with its code.
+    await b.client.lpush(
+      PeerKeys.reply,
+      JSON.stringify({
+        ver: 1,
+        ref: req.ref,
+        dat: "",
+        dst: req.src,
+        shm: null,
+        now: 0,
+        err: { code: 255, message: "boom" },
+      }),
+    );
+    const [res] = await popAll(a, ret, 1);
+    assert.deepEqual(res?.err, { code: 255, message: "boom" });
+    assert.equal(res?.ref, "client-ref");
+    assert.equal(res?.src, String(bob.twin.id));
+  });
+
+  test("lifetimes: exp 0 gets the 300 s default, a long exp is capped at 1800 s, an already expired request gets 102", async () => {
+    const seen: number[] = [];
+    for (const exp of [0, 7200]) {
+      await a.client.lpush(
+        PeerKeys.local,
+        formatOutgoingRequest({
+          ver: 1,
+          ref: null,
+          cmd: "ttl.check",
+          exp,
+          dat: text(""),
+          tag: null,
+          dst: [bob.twin.id],
+          ret: "ttl-ret",
+          shm: null,
+          now: 0,
+        }),
+      );
+      const got = await b.client.blpop(PeerKeys.command("ttl.check"), 5);
+      assert.ok(got);
+      const req = parseIncomingRequest(got[1]);
+      seen.push(req.exp);
+      const ttl = await a.client.ttl(PeerKeys.backlog(req.ref));
+      assert.ok(ttl > 0 && ttl <= Math.min(exp || 300, 1800), `backlog ttl ${ttl}`);
+    }
+    assert.deepEqual(seen, [300, 1800]);
+    const expired = await call(a, { dst: [bob.twin.id], exp: 5, now: unixNow() - 60 });
+    assert.deepEqual(expired[0]?.err, {
+      code: WireErrorCode.Expired,
+      message: "envelope validation error: message has expired",
+    });
+  });
+
+  test("rmb.version is answered by the peer itself", async () => {
+    const [res] = await call(a, { dst: [bob.twin.id], cmd: "rmb.version" });
+    assert.equal(res?.err, null);
+    assert.equal(res?.shm, "application/json");
+    assert.equal(typeof JSON.parse(new TextDecoder().decode(res?.dat)), "string");
+  });
+
+  test("malformed items on the Redis API get an error on the caller's reply queue and the gateway keeps serving", async () => {
+    await a.client.lpush(PeerKeys.local, "this is not json");
+    await a.client.lpush(
+      PeerKeys.local,
+      JSON.stringify({ ver: 1, ret: "bad-ret", ref: "r1", cmd: "x", exp: 10, dat: "***", dst: [1], now: 0 }),
+    );
+    await a.client.lpush(
+      PeerKeys.local,
+      JSON.stringify({ ver: 1, ret: "bad-ret", ref: "r2", exp: 10, dat: "", dst: [1], now: 0 }),
+    );
+    const errors = await popAll(a, "bad-ret", 2);
+    assert.deepEqual(
+      errors.map((e) => [e.ref, e.err?.code, e.err?.message]),
+      [
+        ["r1", 500, "other: bad request: 'dat' is not valid base64"],
+        ["r2", 500, "other: bad request: missing field 'cmd'"],
+      ],
+    );
+    const [ok] = await call(a, { dst: [bob.twin.id] });
+    assert.equal(ok?.err, null);
+    assert.ok(a.peer.stats.malformed >= 3);
+  });
+
+  test("a malformed service response is reported to the requester instead of leaving it waiting", async () => {
+    const ret = "malformed-reply-ret";
+    await a.client.lpush(
+      PeerKeys.local,
+      formatOutgoingRequest({
+        ver: 1,
+        ref: "m",
+        cmd: "bad.service",
+        exp: 60,
+        dat: text("x"),
+        tag: null,
+        dst: [bob.twin.id],
+        ret,
+        shm: null,
+        now: 0,
+      }),
+    );
+    const got = await b.client.blpop(PeerKeys.command("bad.service"), 5);
+    assert.ok(got);
+    const req = parseIncomingRequest(got[1]);
+    await b.client.lpush(
+      PeerKeys.reply,
+      JSON.stringify({ ver: 1, ref: req.ref, dst: req.src, dat: "%%%", now: 0 }),
+    );
+    const [res] = await popAll(a, ret, 1);
+    assert.equal(res?.err?.code, 500);
+    assert.match(res?.err?.message ?? "", /malformed response: 'dat' is not valid base64/);
+  });
+
+  describe("raw envelopes from a twin without a peer", () => {
+    let eve: NetTwin;
+    let ws: RelayTestClient;
+    let cipher: E2eCipher;
+
+    before(async () => {
+      eve = net.twin(KeyType.Ed25519);
+      ws = await RelayTestClient.connect(net.port, eve.identity.signer, { twin: eve.twin.id });
+      cipher = new E2eCipher(eve.identity.e2e!.secret);
+    });
+    after(async () => {
+      await ws.close();
+    });
+
+    function request(to: NetTwin, extra: Partial<Envelope> = {}): Envelope {
+      return createEnvelope({
+        uid: `u-${Math.random().toString(36).slice(2)}`,
+        timestamp: unixNow(),
+        expiration: 60,
+        source: { twin: eve.twin.id },
+        destination: { twin: to.twin.id },
+        message: { kind: "request", command: "testme" },
+        payload: { kind: "cipher", data: cipher.encryptFor(to.twin.pk!, text("secret")) },
+        ...extra,
+      });
+    }
+
+    test("encrypted both ways: a cipher request is decrypted for the service, the response comes back as cipher", async () => {
+      const env = signEnvelope(request(bob), eve.identity.signer);
+      ws.send(encodeEnvelope(env));
+      const { env: res } = await ws.next();
+      assert.equal(res.uid, env.uid);
+      assert.equal(res.message?.kind, "response");
+      assert.equal(res.source?.twin, bob.twin.id);
+      assert.equal(res.payload?.kind, "cipher");
+      assert.equal(new TextDecoder().decode(cipher.decryptFrom(bob.twin.pk!, res.payload!.data)), "secret");
+    });
+
+    test("peer → twin: outgoing requests are encrypted with the destination's key and signed", async () => {
+      await a.client.lpush(
+        PeerKeys.local,
+        formatOutgoingRequest({
+          ver: 1,
+          ref: null,
+          cmd: "to.eve",
+          exp: 60,
+          dat: text("for eve"),
+          tag: null,
+          dst: [eve.twin.id],
+          ret: "eve-ret",
+          shm: null,
+          now: 0,
+        }),
+      );
+      const { env } = await ws.next();
+      assert.equal(env.source?.twin, alice.twin.id);
+      assert.equal(env.payload?.kind, "cipher");
+      assert.equal(
+        new TextDecoder().decode(cipher.decryptFrom(alice.twin.pk!, env.payload!.data)),
+        "for eve",
+      );
+      assert.equal(env.signature?.[0], 0x65);
+    });
+
+    test("bad signature: error 104 to the sender, nothing reaches the service", async () => {
+      const env = signEnvelope(request(bob), eve.identity.signer);
+      env.payload = { kind: "cipher", data: cipher.encryptFor(bob.twin.pk!, text("tampered")) };
+      const before = b.peer.stats.requestsDelivered;
+      ws.send(encodeEnvelope(env));
+      const { env: res } = await ws.next();
+      assert.equal(res.uid, env.uid);
+      assert.equal(res.message?.kind, "error");
+      assert.equal((res.message as { code: number }).code, WireErrorCode.InvalidSignature);
+      assert.match((res.message as { message: string }).message, /^invalid envelope signature: /);
+      // The error is encrypted for eve like any envelope: 28 bytes = nonce + tag of an empty plaintext.
+      assert.equal(res.payload?.kind, "cipher");
+      assert.equal(res.payload?.data.length, 28);
+      assert.equal(b.peer.stats.requestsDelivered, before);
+    });
+
+    test("unsigned request: error 104 'message is not signed'", async () => {
+      const env = request(bob);
+      ws.send(encodeEnvelope(env));
+      const { env: res } = await ws.next();
+      assert.deepEqual(res.message, {
+        kind: "error",
+        code: WireErrorCode.InvalidSignature,
+        message: "invalid envelope signature: message is not signed",
+      });
+    });
+
+    test("signed by another key than the twin's account (unauthorized): error 104", async () => {
+      const env = signEnvelope(request(bob), carol.identity.signer);
+      ws.send(encodeEnvelope(env));
+      const { env: res } = await ws.next();
+      assert.equal((res.message as { code: number }).code, WireErrorCode.InvalidSignature);
+    });
+
+    test("expired request: error 102", async () => {
+      const env = signEnvelope(
+        request(bob, { timestamp: unixNow() - 120, expiration: 60 }),
+        eve.identity.signer,
+      );
+      ws.send(encodeEnvelope(env));
+      const { env: res } = await ws.next();
+      assert.deepEqual(res.message, {
+        kind: "error",
+        code: WireErrorCode.Expired,
+        message: "envelope validation error: message has expired",
+      });
+    });
+
+    test("undecryptable cipher: error 106", async () => {
+      const env = signEnvelope(
+        request(bob, { payload: { kind: "cipher", data: new Uint8Array(40).fill(7) } }),
+        eve.identity.signer,
+      );
+      ws.send(encodeEnvelope(env));
+      const { env: res } = await ws.next();
+      assert.deepEqual(res.message, {
+        kind: "error",
+        code: WireErrorCode.E2e,
+        message: "e2e error: invalid cipher data",
+      });
+    });
+
+    test("cipher from a twin without a public key: error 105", async () => {
+      const mallory = net.twin(KeyType.Ed25519, { pk: false });
+      const m = await RelayTestClient.connect(net.port, mallory.identity.signer, { twin: mallory.twin.id });
+      try {
+        const env = signEnvelope(
+          createEnvelope({
+            uid: "no-pk",
+            timestamp: unixNow(),
+            expiration: 60,
+            source: { twin: mallory.twin.id },
+            destination: { twin: bob.twin.id },
+            message: { kind: "request", command: "testme" },
+            payload: { kind: "cipher", data: new Uint8Array(40) },
+          }),
+          mallory.identity.signer,
+        );
+        m.send(encodeEnvelope(env));
+        const { env: res } = await m.next();
+        assert.deepEqual(res.message, {
+          kind: "error",
+          code: WireErrorCode.NoPublicKey,
+          message: "sender twin has no public key",
+        });
+        // A twin without a key gets plain responses.
+        const plain = signEnvelope(
+          createEnvelope({
+            uid: "plain",
+            timestamp: unixNow(),
+            expiration: 60,
+            source: { twin: mallory.twin.id },
+            destination: { twin: bob.twin.id },
+            message: { kind: "request", command: "testme" },
+            payload: { kind: "plain", data: text("clear") },
+          }),
+          mallory.identity.signer,
+        );
+        m.send(encodeEnvelope(plain));
+        const { env: echo } = await m.next();
+        assert.equal(echo.payload?.kind, "plain");
+        assert.equal(new TextDecoder().decode(echo.payload!.data), "clear");
+      } finally {
+        await m.close();
+      }
+    });
+
+    test("exactly once: the same request delivered twice reaches the service once", async () => {
+      const env = signEnvelope(
+        request(bob, { message: { kind: "request", command: "once.only" } }),
+        eve.identity.signer,
+      );
+      const bytes = encodeEnvelope(env);
+      ws.send(bytes);
+      ws.send(bytes);
+      const first = await b.client.blpop(PeerKeys.command("once.only"), 5);
+      assert.ok(first);
+      await waitUntil(async () => b.peer.stats.duplicates >= 1);
+      assert.equal(await b.client.llen(PeerKeys.command("once.only")), 0);
+    });
+
+    test("exactly once: a response delivered twice reaches the client once", async () => {
+      await a.client.lpush(
+        PeerKeys.local,
+        formatOutgoingRequest({
+          ver: 1,
+          ref: "dup",
+          cmd: "to.eve",
+          exp: 60,
+          dat: text("q"),
+          tag: null,
+          dst: [eve.twin.id],
+          ret: "dup-ret",
+          shm: null,
+          now: 0,
+        }),
+      );
+      const { env: req } = await ws.next();
+      const res = signEnvelope(
+        createEnvelope({
+          uid: req.uid,
+          timestamp: unixNow(),
+          expiration: 60,
+          source: { twin: eve.twin.id },
+          destination: { twin: alice.twin.id },
+          message: { kind: "response" },
+          payload: { kind: "cipher", data: cipher.encryptFor(alice.twin.pk!, text("answer")) },
+        }),
+        eve.identity.signer,
+      );
+      const bytes = encodeEnvelope(res);
+      ws.send(bytes);
+      ws.send(bytes);
+      const responses = await popAll(a, "dup-ret", 2, 1000);
+      assert.equal(responses.length, 1);
+      assert.equal(new TextDecoder().decode(responses[0]?.dat), "answer");
+      assert.equal(responses[0]?.ref, "dup");
+    });
+
+    test("a response to a request this peer does not know is dropped", async () => {
+      const before = a.peer.stats.lateResponses;
+      const res = signEnvelope(
+        createEnvelope({
+          uid: "never-sent",
+          timestamp: unixNow(),
+          expiration: 60,
+          source: { twin: eve.twin.id },
+          destination: { twin: alice.twin.id },
+          message: { kind: "response" },
+          payload: { kind: "plain", data: text("?") },
+        }),
+        eve.identity.signer,
+      );
+      ws.send(encodeEnvelope(res));
+      await waitUntil(async () => a.peer.stats.lateResponses > before);
+    });
+  });
+
+  test('relay error envelopes reach the client with src "0" (fail-fast to an offline twin)', async () => {
+    const offline = net.twin(KeyType.Ed25519);
+    const ret = "relay-err-ret";
+    await a.client.lpush(
+      PeerKeys.local,
+      formatOutgoingRequest({
+        ver: 1,
+        ref: "ff",
+        cmd: "x",
+        exp: 60,
+        dat: text(""),
+        tag: "fail-fast",
+        dst: [offline.twin.id],
+        ret,
+        shm: null,
+        now: 0,
+      }),
+    );
+    const [res] = await popAll(a, ret, 1);
+    assert.equal(res?.src, "0");
+    assert.equal(res?.ref, "ff");
+    assert.equal(res?.err?.code, 0);
+    assert.ok((res?.err?.message ?? "").length > 0);
+  });
+});
