@@ -5,7 +5,8 @@
  * round-trip rate as a share of that ceiling (a round trip is two messages).
  *
  * Processes: redis-server, `rmb relay`, two `rmb peer` (each its own process, as deployed); the client and the echo
- * service run here. Usage: `npm run bench:peer` (env BENCH_SECONDS, BENCH_OUTSTANDING).
+ * service run here. Usage: `npm run bench:peer` (env BENCH_SECONDS, BENCH_OUTSTANDING, BENCH_KEYS=ed25519|sr25519,
+ * BENCH_NODE_FLAGS for the spawned processes, e.g. "--cpu-prof").
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -26,7 +27,7 @@ import {
   verifyEnvelope,
 } from "../src/protocol/index.js";
 import { startRedisServer } from "../test/support/redis-server.js";
-import { onExit, track } from "./child-processes.js";
+import { cpuSeconds, onExit, track } from "./child-processes.js";
 import { machineLine, measure } from "./harness.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -194,8 +195,12 @@ async function main(): Promise<void> {
   onExit(() => rmSync(dir, { recursive: true, force: true }));
   const redis = await startRedisServer();
   const rows: string[] = [];
+  const cpuRows: string[] = [];
   try {
-    for (const keyType of [KeyType.Ed25519, KeyType.Sr25519]) {
+    const only = process.env.BENCH_KEYS;
+    for (const keyType of [KeyType.Ed25519, KeyType.Sr25519].filter(
+      (k) => only === undefined || k === only,
+    )) {
       const seeds = [1, 2].map(() => `0x${randomBytes(32).toString("hex")}`);
       const ids = seeds.map((s) => loadIdentity(s, keyType));
       const twinsFile = join(dir, `twins-${keyType}.json`);
@@ -232,7 +237,25 @@ async function main(): Promise<void> {
       for (const p of peers) await waitFor(() => /now connected/.exec(p.err()), "peer connection");
       const echo = await startJsonEcho(`${redis.url}/2`, "testme");
       const sequential = await roundTrips(`${redis.url}/1`, 2, 1, SECONDS);
+      const info = new Redis(redis.url);
+      const redisPid = Number(/process_id:(\d+)/.exec(await info.info("server"))?.[1]);
+      info.disconnect();
+      const pids: [string, number][] = [
+        ["relay", relay.proc.pid!],
+        ["peer A", peers[0]!.proc.pid!],
+        ["peer B", peers[1]!.proc.pid!],
+        ["redis", redisPid],
+      ];
+      const cpuBefore = pids.map(([, pid]) => cpuSeconds(pid));
+      const selfBefore = process.cpuUsage();
       const parallel = await roundTrips(`${redis.url}/1`, 2, OUTSTANDING, SECONDS);
+      const self = process.cpuUsage(selfBefore);
+      const total = parallel.perSec * (SECONDS + 0.0);
+      const shares = pids.map(
+        ([name, pid], i) => `${name} ${(((cpuSeconds(pid) - cpuBefore[i]!) / total) * 1e6).toFixed(0)}`,
+      );
+      shares.push(`client+echo ${(((self.user + self.system) / 1e6 / total) * 1e6).toFixed(0)}`);
+      cpuRows.push(`| ${keyType} | ${shares.join(" · ")} |`);
       await echo.stop();
       for (const p of peers) await stop(p);
       await stop(relay);
@@ -256,6 +279,10 @@ async function main(): Promise<void> {
   );
   console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const r of rows) console.log(r);
+  console.log("\nCPU µs per round trip during the parallel run (includes the warm-up second):\n");
+  console.log("| keys | per process |");
+  console.log("|---|---|");
+  for (const r of cpuRows) console.log(r);
 }
 
 main().then(

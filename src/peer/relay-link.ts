@@ -3,6 +3,7 @@ import WebSocket, { type RawData } from "ws";
 import { InvalidArgumentError, RmbError } from "../errors.js";
 import type { Signer } from "../identity/signer.js";
 import { createJwt } from "../protocol/jwt.js";
+import { type Corkable, corkForThisTurn } from "./cork.js";
 
 /**
  * One websocket to one relay for the peer's twin (wire spec §5.3, rmb-rs `src/peer/socket.rs`): a fresh JWT in the
@@ -257,6 +258,8 @@ export class RelayLink implements RelayLinkInfo {
         this.#wakeDrainWaiters(ws);
       };
       try {
+        // Frames sent in one event-loop turn share one write.
+        corkForThisTurn((ws as unknown as { _socket?: Corkable })._socket);
         ws.send(bytes, { binary: true }, done);
       } catch (err) {
         reject(err);

@@ -18,6 +18,7 @@ import { CachedRegistry } from "../registry/index.js";
 import { toBuffer } from "../relay/redis/connection.js";
 import { packageVersion } from "../version.js";
 import { type Backlog, decodeBacklog, encodeBacklog } from "./backlog.js";
+import { corkForThisTurn } from "./cork.js";
 import { EnvelopeOpener } from "./envelope-opener.js";
 import { EnvelopeSealer } from "./envelope-sealer.js";
 import { JsonMessageError, PeerProtocolError, PeerStartError } from "./errors.js";
@@ -203,7 +204,8 @@ export class RmbPeer {
         if (state === "open") this.#log("info", `now connected to relay ${link.url}`);
         else if (state === "closed") this.#log("warn", `relay ${link.url} disconnected`);
       },
-      log: (level, message) => this.#log(level, message),
+      // The pool's own "connected" lines would repeat ours; its warnings (refused logins, drops) stay warnings.
+      log: (level, message) => this.#log(level === "info" ? "debug" : level, message),
     });
     this.#pool.start();
     this.#running = true;
@@ -350,6 +352,7 @@ export class RmbPeer {
     const backlog: Backlog = { uid, replyTo: req.ret, module: "", ttl: life };
     if (req.ref !== null) backlog.reference = req.ref;
     this.#backlogs.set(uid, { ...backlog, expiresAt: now + life });
+    corkForThisTurn((this.#redis as Redis).stream);
     const saved = (this.#redis as Redis)
       .setex(PeerKeys.backlog(uid), life, toBuffer(encodeBacklog(backlog)))
       .catch((err: unknown) => this.#log("warn", `storing backlog ${uid} failed: ${messageOf(err)}`));
@@ -647,9 +650,13 @@ export class RmbPeer {
     this.stats.envelopesOut++;
   }
 
+  /** `LPUSH` and keep the newest `listCap` items (rmb-rs trims after every push; trimming only when the length
+   * returned by `LPUSH` exceeds the cap gives the same list with one command instead of two). */
   async #pushCapped(key: string, json: string): Promise<void> {
     const redis = this.#redis as Redis;
-    await Promise.all([redis.lpush(key, json), redis.ltrim(key, 0, this.#limits.listCap - 1)]);
+    corkForThisTurn(redis.stream);
+    const length = await redis.lpush(key, json);
+    if (length > this.#limits.listCap) await redis.ltrim(key, 0, this.#limits.listCap - 1);
   }
 }
 

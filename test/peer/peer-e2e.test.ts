@@ -309,6 +309,33 @@ describe("rmb-peer end to end (real Redis, relay and peers)", () => {
     assert.match(res?.err?.message ?? "", /malformed response: 'dat' is not valid base64/);
   });
 
+  test("msgbus.<cmd> and reply lists keep only the newest listCap items", async () => {
+    const frank = net.twin(KeyType.Ed25519);
+    const f = await net.peer(frank, 5, { listCap: 3 });
+    for (let i = 0; i < 6; i++) {
+      await a.client.lpush(
+        PeerKeys.local,
+        formatOutgoingRequest({
+          ver: 1,
+          ref: null,
+          cmd: "capped",
+          exp: 60,
+          dat: text(`m${i}`),
+          tag: null,
+          dst: [frank.twin.id],
+          ret: "cap-ret",
+          shm: null,
+          now: 0,
+        }),
+      );
+    }
+    await waitUntil(async () => f.peer.stats.requestsDelivered === 6);
+    const kept = (await f.client.lrange(PeerKeys.command("capped"), 0, -1)).map((j) =>
+      new TextDecoder().decode(parseIncomingRequest(j).dat),
+    );
+    assert.deepEqual(kept, ["m5", "m4", "m3"]);
+  });
+
   describe("raw envelopes from a twin without a peer", () => {
     let eve: NetTwin;
     let ws: RelayTestClient;
