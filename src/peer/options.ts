@@ -34,7 +34,11 @@ export interface PeerOptions {
   maxTtl?: number;
   /** Items popped from the Redis API in one go (`RPOP key count` after a `BRPOP`). @default 256 */
   popBatch?: number;
-  /** Most API items and incoming envelopes being processed at once; the API is not read beyond it. @default 1024 */
+  /**
+   * Most API items and incoming envelopes being processed at once: beyond it the API is not read and reading from
+   * the relays pauses (until half of it is done), so a slow Redis pushes back instead of filling memory.
+   * @default 1024
+   */
   maxInFlight?: number;
   /** Largest payload (decoded `dat`) accepted from the Redis API, in bytes. @default 8 MiB */
   maxPayloadSize?: number;

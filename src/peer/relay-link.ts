@@ -163,6 +163,7 @@ export class RelayLink implements RelayLinkInfo {
   #lastSent = 0;
   #lastReceived = 0;
   #receivedSinceOpen = false;
+  #paused = false;
   #failure: string | undefined;
   readonly #drainWaiters: DrainWaiter[] = [];
   readonly #closeWaiters: (() => void)[] = [];
@@ -351,8 +352,26 @@ export class RelayLink implements RelayLinkInfo {
     res.once("error", finish);
   }
 
+  /**
+   * Stops (`true`) or restarts (`false`) reading frames from the relay, e.g. while the receiver is saturated: the
+   * socket stops being read, so TCP flow control pushes back on the relay. Applies to later connections too; the
+   * silence check is suspended while reading is paused.
+   */
+  pauseReading(paused: boolean): void {
+    if (this.#paused === paused) return;
+    this.#paused = paused;
+    const ws = this.#ws;
+    if (ws === undefined || ws.readyState !== WebSocket.OPEN) return;
+    if (paused) ws.pause();
+    else {
+      this.#lastReceived = Date.now();
+      ws.resume();
+    }
+  }
+
   #onOpen(ws: WebSocket): void {
     if (ws !== this.#ws) return;
+    if (this.#paused) ws.pause();
     const now = Date.now();
     this.#openedAt = now;
     this.#lastSent = now;
@@ -439,6 +458,7 @@ export class RelayLink implements RelayLinkInfo {
     const ws = this.#ws;
     if (ws === undefined || this.#state !== "open") return;
     const now = Date.now();
+    if (this.#paused) this.#lastReceived = now; // not reading: silence means nothing
     if (now - this.#lastReceived >= this.#s.silenceTimeout) {
       // Timers run before the event loop polls sockets: after a stall of the loop, data may be waiting unread.
       // Decide after the poll phase (setImmediate) so that a busy process does not drop a healthy link.

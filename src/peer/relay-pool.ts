@@ -215,6 +215,12 @@ export class RelayPool {
     return this.#links.filter((l) => l.isOpen).length;
   }
 
+  /** Stops or restarts reading frames on every link (see `RelayLink.pauseReading`): backpressure towards the
+   * relays while the receiver is saturated. */
+  pauseReading(paused: boolean): void {
+    for (const link of this.#links) link.pauseReading(paused);
+  }
+
   /** `send` calls not settled yet (waiting for a link, for buffer room, or for the write). */
   get pendingSends(): number {
     return this.#pendingSends;

@@ -62,6 +62,8 @@ export interface PeerStats {
   malformed: number;
   /** Error responses this peer produced for local clients (undeliverable, bad input). */
   localErrors: number;
+  /** Times reading from the relays was paused because `maxInFlight` envelopes were being handled. */
+  readPauses: number;
 }
 
 const REPLY_QUEUE = PeerKeys.reply;
@@ -99,6 +101,7 @@ export class RmbPeer {
     lateResponses: 0,
     malformed: 0,
     localErrors: 0,
+    readPauses: 0,
   };
   readonly #options: PeerOptions;
   readonly #log: PeerLog;
@@ -126,6 +129,7 @@ export class RmbPeer {
   #stopping = false;
   #popLoop: Promise<void> | undefined;
   #inFlight = 0;
+  #readingPaused = false;
   #slotWaiters: (() => void)[] = [];
   #idleWaiters: (() => void)[] = [];
 
@@ -299,6 +303,10 @@ export class RmbPeer {
 
   #release(): void {
     this.#inFlight--;
+    if (this.#readingPaused && this.#inFlight <= this.#limits.maxInFlight / 2) {
+      this.#readingPaused = false;
+      this.#pool?.pauseReading(false);
+    }
     this.#slotWaiters.shift()?.();
     if (this.#inFlight === 0) for (const w of this.#idleWaiters.splice(0)) w();
   }
@@ -485,6 +493,12 @@ export class RmbPeer {
   #onFrame(bytes: Uint8Array): void {
     this.stats.envelopesIn++;
     this.#inFlight++;
+    if (this.#inFlight >= this.#limits.maxInFlight && !this.#readingPaused) {
+      // Saturated (e.g. Redis is slow): stop reading the relays until half the work is done.
+      this.#readingPaused = true;
+      this.stats.readPauses++;
+      this.#pool?.pauseReading(true);
+    }
     this.#handleFrame(bytes)
       .catch((err: unknown) => this.#log("error", `incoming envelope failed: ${messageOf(err)}`))
       .finally(() => this.#release());

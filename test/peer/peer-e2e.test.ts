@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { E2eCipher } from "../../src/crypto/index.js";
 import { KeyType } from "../../src/identity/index.js";
@@ -9,6 +10,7 @@ import {
   PeerKeys,
   parseIncomingRequest,
   parseIncomingResponse,
+  RmbPeer,
   runJsonTester,
   startJsonEcho,
 } from "../../src/peer/index.js";
@@ -25,6 +27,7 @@ import { RelayTestClient } from "../support/relay-client.js";
 import { waitUntil } from "../support/wait.js";
 
 const text = (s: string) => new TextEncoder().encode(s);
+const randomBytesKey = () => new Uint8Array(randomBytes(32));
 
 /** Pushes one JSON request through `handle`'s peer and pops the responses from a fresh reply queue. */
 async function call(
@@ -559,6 +562,64 @@ describe("rmb-peer end to end (real Redis, relay and peers)", () => {
       assert.equal(responses[0]?.ref, "dup");
     });
 
+    test("a flood of envelopes pauses reading from the relay at maxInFlight and loses nothing", async () => {
+      const gina = net.twin(KeyType.Ed25519);
+      const g = await net.peer(gina, 6, { maxInFlight: 4 });
+      const frames: Uint8Array[] = [];
+      for (let i = 0; i < 300; i++) {
+        frames.push(
+          encodeEnvelope(
+            signEnvelope(
+              request(gina, {
+                uid: `flood-${i}`,
+                message: { kind: "request", command: "flood" },
+                payload: { kind: "plain", data: text(String(i)) },
+              }),
+              eve.identity.signer,
+            ),
+          ),
+        );
+      }
+      for (const f of frames) ws.send(f);
+      await waitUntil(async () => g.peer.stats.requestsDelivered === 300);
+      assert.ok(g.peer.stats.readPauses > 0, "reading was paused at least once");
+      assert.equal(await g.client.llen(PeerKeys.command("flood")), 300);
+    });
+
+    test("a sender whose key changed is re-fetched once when its cipher fails against the cached record", async () => {
+      // A registry without change events: only the retry can notice the new key.
+      const quiet = {
+        getTwin: (id: number) => net.registry.getTwin(id),
+        getTwinIdByAccount: (acc: Uint8Array) => net.registry.getTwinIdByAccount(acc),
+      };
+      const judy = net.twin(KeyType.Ed25519);
+      const j = await net.peer(judy, 8, { registry: quiet });
+      const sendWith = (c: E2eCipher, uid: string) =>
+        ws.send(
+          encodeEnvelope(
+            signEnvelope(
+              request(judy, {
+                uid,
+                message: { kind: "request", command: "rotated" },
+                payload: { kind: "cipher", data: c.encryptFor(judy.twin.pk!, text(uid)) },
+              }),
+              eve.identity.signer,
+            ),
+          ),
+        );
+      sendWith(cipher, "before-rotation");
+      await waitUntil(async () => j.peer.stats.requestsDelivered === 1);
+      const rotated = new E2eCipher(randomBytesKey());
+      net.registry.set({ ...eve.twin, pk: rotated.publicKey });
+      try {
+        sendWith(rotated, "after-rotation");
+        await waitUntil(async () => j.peer.stats.requestsDelivered === 2);
+        assert.equal(j.peer.stats.rejected, 0);
+      } finally {
+        net.registry.set(eve.twin);
+      }
+    });
+
     test("a response to a request this peer does not know is dropped", async () => {
       const before = a.peer.stats.lateResponses;
       const res = signEnvelope(
@@ -576,6 +637,67 @@ describe("rmb-peer end to end (real Redis, relay and peers)", () => {
       ws.send(encodeEnvelope(res));
       await waitUntil(async () => a.peer.stats.lateResponses > before);
     });
+  });
+
+  test("a twin whose key changes in the registry is encrypted for with the new key at once", async () => {
+    const hank = net.twin(KeyType.Ed25519);
+    const hws = await RelayTestClient.connect(net.port, hank.identity.signer, { twin: hank.twin.id });
+    try {
+      const send = () =>
+        a.client.lpush(
+          PeerKeys.local,
+          formatOutgoingRequest({
+            ver: 1,
+            ref: null,
+            cmd: "k",
+            exp: 60,
+            dat: text("x"),
+            tag: null,
+            dst: [hank.twin.id],
+            ret: "k-ret",
+            shm: null,
+            now: 0,
+          }),
+        );
+      await send();
+      const first = (await hws.next()).env;
+      assert.equal(first.payload?.kind, "cipher");
+      // hank rotates his encryption key; the registry reports the change and the peer's cache follows it.
+      const rotated = new E2eCipher(randomBytesKey());
+      net.registry.set({ ...hank.twin, pk: rotated.publicKey });
+      await send();
+      const second = (await hws.next()).env;
+      assert.equal(new TextDecoder().decode(rotated.decryptFrom(alice.twin.pk!, second.payload!.data)), "x");
+    } finally {
+      await hws.close();
+    }
+  });
+
+  test("a peer running with another twin's id is refused by the relay (401) and never connects", async () => {
+    const ivan = net.twin(KeyType.Ed25519);
+    const warnings: string[] = [];
+    const wrong = new RmbPeer({
+      identity: ivan.identity,
+      registry: net.registry,
+      relays: [`ws://127.0.0.1:${net.port}`],
+      redis: `${net.redis.url}/7`,
+      update: false,
+      twinId: bob.twin.id,
+      relay: { reconnectDelay: 50, maxReconnectDelay: 200 },
+      log: (level, message) => {
+        if (level === "warn") warnings.push(message);
+      },
+    });
+    await wrong.start();
+    try {
+      await assert.rejects(wrong.waitConnected(500), /no relay connection within 500 ms/);
+      assert.ok(
+        warnings.some((w) => /401/.test(w)),
+        warnings.join("\n"),
+      );
+    } finally {
+      await wrong.stop();
+    }
   });
 
   test('relay error envelopes reach the client with src "0" (fail-fast to an offline twin)', async () => {
