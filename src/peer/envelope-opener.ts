@@ -15,7 +15,7 @@ function messageOf(err: unknown): string {
  * Envelopes from twin 0 (relay error reports) are taken without checks.
  */
 export class EnvelopeOpener {
-  readonly #e2e: E2eCipher;
+  readonly #e2e: E2eCipher | undefined;
   readonly #registry: TwinRegistry;
   readonly #refresh: ((id: number) => void) | undefined;
   readonly #refreshInterval: number;
@@ -26,7 +26,7 @@ export class EnvelopeOpener {
    *   looked up again once (at most every `refreshInterval` ms per twin), so a changed key is picked up at once
    */
   constructor(
-    e2e: E2eCipher,
+    e2e: E2eCipher | undefined,
     registry: TwinRegistry,
     refresh?: (id: number) => void,
     refreshInterval = 10_000,
@@ -77,6 +77,9 @@ export class EnvelopeOpener {
     if (env.payload?.kind !== "cipher") return;
     if (twin.pk === undefined) {
       throw new PeerProtocolError(WireErrorCode.NoPublicKey, "sender twin has no public key");
+    }
+    if (this.#e2e === undefined) {
+      throw new PeerProtocolError(WireErrorCode.E2e, "e2e error: this twin has no encryption key");
     }
     try {
       env.payload = { kind: "plain", data: this.#e2e.decryptFrom(twin.pk, env.payload.data) };

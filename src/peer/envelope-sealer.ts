@@ -1,6 +1,13 @@
 import type { E2eCipher } from "../crypto/index.js";
 import type { Signer } from "../identity/index.js";
-import { type Envelope, encodeEnvelope, signEnvelope, stamp, WireErrorCode } from "../protocol/index.js";
+import {
+  type Address,
+  type Envelope,
+  encodeEnvelope,
+  signEnvelope,
+  stamp,
+  WireErrorCode,
+} from "../protocol/index.js";
 import type { Twin, TwinRegistry } from "../registry/index.js";
 import { PeerProtocolError } from "./errors.js";
 
@@ -29,13 +36,17 @@ export async function lookupTwin(registry: TwinRegistry, id: number): Promise<Tw
  * destination twin has a key, set this twin as the source, stamp, check the lifetime, sign, encode.
  */
 export class EnvelopeSealer {
-  readonly #twinId: number;
+  readonly #source: Address;
   readonly #signer: Signer;
-  readonly #e2e: E2eCipher;
+  readonly #e2e: E2eCipher | undefined;
   readonly #registry: TwinRegistry;
 
-  constructor(twinId: number, signer: Signer, e2e: E2eCipher, registry: TwinRegistry) {
-    this.#twinId = twinId;
+  /**
+   * @param source - this side's address: `{ twin }` for rmb-peer, `{ twin, connection: sid }` for a client session
+   * @param e2e - this twin's end-to-end cipher; without one, payloads are sent plain
+   */
+  constructor(source: Address, signer: Signer, e2e: E2eCipher | undefined, registry: TwinRegistry) {
+    this.#source = { ...source };
     this.#signer = signer;
     this.#e2e = e2e;
     this.#registry = registry;
@@ -51,7 +62,7 @@ export class EnvelopeSealer {
       throw new PeerProtocolError(WireErrorCode.Other, "other: envelope has no destination");
     }
     const twin = await lookupTwin(this.#registry, destination.twin);
-    if (twin.pk !== undefined) {
+    if (twin.pk !== undefined && this.#e2e !== undefined) {
       const plain = env.payload?.kind === "plain" ? env.payload.data : new Uint8Array(0);
       try {
         env.payload = { kind: "cipher", data: this.#e2e.encryptFor(twin.pk, plain) };
@@ -61,7 +72,7 @@ export class EnvelopeSealer {
         env.message = { kind: "error", code: WireErrorCode.E2e, message: `e2e error: ${messageOf(cause)}` };
       }
     }
-    env.source = { twin: this.#twinId };
+    env.source = { ...this.#source };
     [env.timestamp, env.expiration] = stamp(now, env.timestamp, env.expiration);
     if (env.expiration <= 0) {
       throw new PeerProtocolError(WireErrorCode.Other, "other: message has expired before sending");

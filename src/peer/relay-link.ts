@@ -69,6 +69,8 @@ export interface RelayLinkInfo {
 export interface RelayLinkSettings {
   signer: Signer;
   twin: number;
+  /** Session id put in the token (`sid`); `undefined` = the twin itself, as rmb-peer logs in. */
+  session: string | undefined;
   /** Token lifetime in seconds. */
   jwtTtl: number;
   /** Unix seconds, used as the token's `iat`. */
@@ -290,8 +292,13 @@ export class RelayLink implements RelayLinkInfo {
     if (!this.#running) return;
     let token: string;
     try {
-      // No session id: the peer logs in as the twin itself (`sid` null on the wire).
-      token = createJwt(this.#s.signer, { twin: this.#s.twin, ttl: this.#s.jwtTtl, iat: this.#s.clock() });
+      // Without a session id the peer logs in as the twin itself (`sid` null on the wire).
+      token = createJwt(this.#s.signer, {
+        twin: this.#s.twin,
+        ttl: this.#s.jwtTtl,
+        iat: this.#s.clock(),
+        ...(this.#s.session === undefined ? {} : { sid: this.#s.session }),
+      });
     } catch (err) {
       this.stats.connectFailures += 1;
       this.#scheduleReconnect(`cannot create a login token: ${errorText(err)}`);

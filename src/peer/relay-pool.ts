@@ -64,6 +64,8 @@ export interface RelayPoolOptions {
   signer: Signer;
   /** The peer's twin id. */
   twin: number;
+  /** Session id to log in with (the token's `sid`); absent = the twin itself, as rmb-peer. */
+  session?: string;
   /** Every binary frame received from any relay, as received. */
   onFrame: (bytes: Uint8Array, link: RelayLinkInfo) => void;
   /** Called when a link changes state. */
@@ -160,9 +162,13 @@ function resolveSettings(
   if (silenceTimeout <= pingAfterIdle) {
     throw new InvalidArgumentError("silenceTimeout", `must be greater than pingAfterIdle (${pingAfterIdle})`);
   }
+  if (options.session !== undefined && typeof options.session !== "string") {
+    throw new InvalidArgumentError("session", "expected a string");
+  }
   const settings: RelayLinkSettings = {
     signer,
     twin,
+    session: options.session,
     jwtTtl: positiveInteger(options, "jwtTtl"),
     clock,
     reconnectDelay,

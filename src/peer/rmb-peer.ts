@@ -194,7 +194,7 @@ export class RmbPeer {
       this.#registry.invalidate(this.#twinId);
     }
     this.#e2e = new E2eCipher(identity.e2e.secret);
-    this.#sealer = new EnvelopeSealer(this.#twinId, identity.signer, this.#e2e, this.#registry);
+    this.#sealer = new EnvelopeSealer({ twin: this.#twinId }, identity.signer, this.#e2e, this.#registry);
     this.#opener = new EnvelopeOpener(this.#e2e, this.#registry, (id) => this.#registry.invalidate(id));
     await this.#connectRedis();
     this.#pool = new RelayPool({
