@@ -35,4 +35,5 @@ export {
   toPayload,
 } from "./payload.js";
 export { PeerClient, type PeerClientOptions } from "./peer-client.js";
+export type { RelayTransport, RelayTransportFactory } from "./relay-transport.js";
 export { RmbClient, type RmbClientOptions } from "./rmb-client.js";

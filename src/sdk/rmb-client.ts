@@ -32,6 +32,7 @@ import {
 } from "./api.js";
 import { RmbCallError, RmbClientClosedError, RmbHandlerError, RmbTimeoutError } from "./errors.js";
 import { type PayloadInput, toPayload } from "./payload.js";
+import type { RelayTransport, RelayTransportFactory } from "./relay-transport.js";
 
 /** Options of {@link RmbClient.connect}. */
 export interface RmbClientOptions {
@@ -70,6 +71,8 @@ export interface RmbClientOptions {
     maxBufferedBytes?: number;
   };
   log?: PeerLog;
+  /** Makes the relay connections; default: `RelayPool` over the `ws` package (Node). */
+  transport?: RelayTransportFactory;
 }
 
 interface Pending {
@@ -97,7 +100,7 @@ function messageOf(err: unknown): string {
 export class RmbClient implements RmbCaller {
   readonly #identity: Identity;
   readonly #registry: CachedRegistry;
-  readonly #pool: RelayPool;
+  readonly #pool: RelayTransport;
   readonly #sealer: EnvelopeSealer;
   readonly #opener: EnvelopeOpener;
   readonly #seen: SeenMessages;
@@ -138,7 +141,8 @@ export class RmbClient implements RmbCaller {
     );
     this.#opener = new EnvelopeOpener(e2e, this.#registry, (id) => this.#registry.invalidate(id));
     this.#seen = new SeenMessages(options.maxSeenMessages ?? 100_000);
-    this.#pool = new RelayPool({
+    const makeTransport: RelayTransportFactory = options.transport ?? ((o) => new RelayPool(o));
+    this.#pool = makeTransport({
       relays: options.relays,
       signer: options.identity.signer,
       twin: twinId,
