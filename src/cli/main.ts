@@ -3,10 +3,13 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { RmbError } from "../errors.js";
 import { UsageError } from "./cli-error.js";
+import { callCommand } from "./commands/call.js";
+import { devnetCommand } from "./commands/devnet.js";
 import { keysCommand } from "./commands/keys.js";
 import { peerCommand } from "./commands/peer.js";
 import { registryCommand } from "./commands/registry.js";
 import { relayCommand } from "./commands/relay.js";
+import { serveCommand } from "./commands/serve.js";
 import { testerCommand } from "./commands/tester.js";
 import { twinCommand } from "./commands/twin.js";
 import type { CliIo } from "./io.js";
@@ -16,6 +19,9 @@ const HELP = `rmb — Reliable Message Bus tools (rmb-ts)
 Usage: rmb <command> [options]
 
 Commands:
+  devnet          run a local network (relay, registry, demo twins, a service) in one command
+  call            send a request to twins and print the answers
+  serve           answer requests for commands (echo, or a shell command)
   keys inspect    show the account key, SS58 address and encryption key of a secret
   keys generate   create a new mnemonic
   relay           run a relay (drop-in for rmb-rs's rmb-relay)
@@ -33,6 +39,9 @@ Run 'rmb <command> --help' for the options of a command.
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
+  call: callCommand,
+  devnet: devnetCommand,
+  serve: serveCommand,
   keys: keysCommand,
   peer: peerCommand,
   relay: relayCommand,

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { parseListen } from "../../src/cli/commands/relay.js";
 import { createSigner } from "../../src/identity/index.js";
-import { REPO_ROOT, type RmbProcess, runRmb, spawnRmb } from "../support/cli.js";
+import { type RmbProcess, runRmb, spawnRmb } from "../support/cli.js";
 import { deadUrl, FakeSubstrate } from "../support/fake-substrate.js";
 import { type RedisServerHandle, startRedisServer } from "../support/redis-server.js";
 import { assertDelivers, encode, RelayTestClient, requestEnvelope } from "../support/relay-client.js";
@@ -146,47 +146,6 @@ describe("rmb relay (spawned as a user runs it)", () => {
       assert.ok(r.stdout.includes(flag), flag);
     }
   });
-});
-
-test("the quick start (npm start) runs a relay with its registry: twins registered with `rmb twin create` exchange messages", async () => {
-  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
-    scripts: { start: string };
-  };
-  const [node, main, ...args] = pkg.scripts.start.split(" ");
-  assert.equal(node, "node");
-  assert.equal(main, "dist/src/cli/main.js");
-  const data = mkdtempSync(join(tmpdir(), "rmb-quickstart-"));
-  const proc = spawnRmb(
-    args.map((a) => (a === "127.0.0.1:8080" ? "127.0.0.1:0" : a === ".rmb/registry" ? data : a)),
-  );
-  try {
-    const port = Number((await proc.waitForStdout(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
-    assert.match(proc.stdout(), /registry: hosted here/);
-    const registrar = `http://127.0.0.1:${port}`;
-    const ids: number[] = [];
-    for (const [secret, type] of [
-      ["//Alice", "sr25519"],
-      ["//Bob", "ed25519"],
-    ] as const) {
-      const created = await runRmb(
-        ["twin", "create", "--registrar", registrar, "-k", type, "--relay", "localhost", "--json"],
-        {
-          env: { RMB_SECRET: secret },
-        },
-      );
-      assert.equal(created.code, 0, created.stderr);
-      ids.push((JSON.parse(created.stdout) as { id: number }).id);
-    }
-    assert.deepEqual(ids, [1, 2]);
-    await assertDelivers(
-      port,
-      [createSigner("//Alice", "sr25519"), 1],
-      [createSigner("//Bob", "ed25519"), 2],
-    );
-  } finally {
-    assert.equal(await proc.stop(), 0);
-    rmSync(data, { recursive: true, force: true });
-  }
 });
 
 test("a relay with --substrate reads twins from tfchain (a local fake node) and routes between them", async () => {

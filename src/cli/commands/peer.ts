@@ -109,12 +109,13 @@ export async function peerCommand(argv: string[], io: CliIo): Promise<number> {
     await opened.close();
     throw err;
   }
+  const stopSignal = untilSignal(); // before the start-up line: a supervisor may signal as soon as it reads it
   io.stdout.write(
     `rmb-peer running as twin ${peer.twinId} (${identity.ss58}, ${keyType}); redis ${redact(redis)}; relays ${relays.join(", ")}; ${opened.note}\n`,
   );
   const onHup = () => reloadTwinsFile(opened, log);
   process.on("SIGHUP", onHup);
-  const signal = await untilSignal();
+  const signal = await stopSignal;
   process.off("SIGHUP", onHup);
   log.info(`${signal}: stopping`);
   await peer.stop();

@@ -71,8 +71,9 @@ export async function registryCommand(argv: string[], io: CliIo): Promise<number
     throw new UsageError(`cannot listen on ${values.listen ?? "127.0.0.1:8090"}: ${(err as Error).message}`);
   }
   const where = values.postgres !== undefined ? `postgres ${redact(values.postgres)}` : `file ${dir}`;
+  const stopSignal = untilSignal(); // before the start-up line: a supervisor may signal as soon as it reads it
   io.stdout.write(`rmb-registry listening on ${service.url}/v1/accounts (store: ${where})\n`);
-  const signal = await untilSignal();
+  const signal = await stopSignal;
   log.info(`${signal}: stopping`);
   await service.stop();
   await store.close();

@@ -185,9 +185,6 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
     options.redis === undefined
       ? "embedded (queues in memory)"
       : `redis ${typeof options.redis === "string" ? redact(options.redis) : options.redis.cluster.join(",")}`;
-  io.stdout.write(
-    `rmb-relay listening on http://${shown}:${bound} (domains: ${domains.join(", ")}; queues: ${mode}; ${registryNote})\n`,
-  );
   const twinsFile = opened?.twinsFile;
   if (twinsFile !== undefined) log.info(`${twinsFile.registry.size} twins loaded from ${twinsFile.path}`);
   const closeRegistry = async () => {
@@ -226,6 +223,10 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
     process.on("SIGINT", onInt);
     process.on("SIGTERM", onTerm);
     process.on("SIGHUP", reload);
+    // Said once the signal handlers are in place: a supervisor may signal as soon as it reads this line.
+    io.stdout.write(
+      `rmb-relay listening on http://${shown}:${bound} (domains: ${domains.join(", ")}; queues: ${mode}; ${registryNote})\n`,
+    );
   });
 }
 
