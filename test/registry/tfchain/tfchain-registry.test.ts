@@ -38,6 +38,9 @@ async function registryOn(
     reconnectDelay: 20,
     maxReconnectDelay: 50,
     watchDebounce: 5,
+    // The fake node makes blocks only on demand: without this, a slow (loaded) run could hit the 30 s stall
+    // detection and reconnect in the middle of a test. The stall test sets its own.
+    stallTimeout: 0,
     ...options,
   });
   t.after(() => registry.close());
