@@ -2,12 +2,16 @@
  * Remembers which envelopes were already handed to the application, each until its lifetime ends, so that a
  * redelivery (a relay's at-least-once queues can repeat a message after a crash or reconnect) is dropped.
  * Entries are kept in one-second expiry buckets, so forgetting costs nothing per lookup; at `maxEntries` the oldest
- * are forgotten first.
+ * are forgotten first. A key forgotten that way stays in its bucket until its second passes, and a sender picks that
+ * second (an envelope's lifetime is its own): once the buckets hold twice `maxEntries` keys they are rebuilt from the
+ * entries still remembered, so memory stays bounded by `maxEntries` whatever the lifetimes.
  */
 export class SeenMessages {
   readonly #expiry = new Map<string, number>();
   readonly #buckets = new Map<number, string[]>();
   readonly #maxEntries: number;
+  /** Keys in `#buckets`, counting those already forgotten (they leave at their second or at a rebuild). */
+  #bucketed = 0;
   #sweptUpTo = 0;
   /** Duplicates dropped so far. */
   duplicates = 0;
@@ -18,6 +22,11 @@ export class SeenMessages {
 
   get size(): number {
     return this.#expiry.size;
+  }
+
+  /** Keys held in the expiry buckets (at most `2 × maxEntries`). */
+  get retained(): number {
+    return this.#bucketed;
   }
 
   /**
@@ -40,7 +49,19 @@ export class SeenMessages {
     const bucket = this.#buckets.get(expiresAt);
     if (bucket === undefined) this.#buckets.set(expiresAt, [key]);
     else bucket.push(key);
+    if (++this.#bucketed > 2 * this.#maxEntries) this.#rebuild();
     return true;
+  }
+
+  /** Drops forgotten keys from the buckets (amortised: runs once per `maxEntries` evictions at most). */
+  #rebuild(): void {
+    this.#buckets.clear();
+    for (const [key, second] of this.#expiry) {
+      const bucket = this.#buckets.get(second);
+      if (bucket === undefined) this.#buckets.set(second, [key]);
+      else bucket.push(key);
+    }
+    this.#bucketed = this.#expiry.size;
   }
 
   /** When `key` is forgotten (unix seconds), or `undefined` if it is not remembered. */
@@ -56,6 +77,7 @@ export class SeenMessages {
       for (const key of keys) {
         if (this.#expiry.get(key) === second) this.#expiry.delete(key);
       }
+      this.#bucketed -= keys.length;
       this.#buckets.delete(second);
     }
   }

@@ -59,9 +59,10 @@ export class ProtobufReader {
 
   /**
    * Reads a `uint64` varint as a number. Values above `Number.MAX_SAFE_INTEGER` are refused with a `DecodeError`
-   * rather than silently rounded (a rounded timestamp would change the signature challenge).
+   * rather than silently rounded (a rounded timestamp would change the signature challenge). `what` names the value
+   * in that error.
    */
-  uint64(): number {
+  uint64(what = "uint64 value"): number {
     const buf = this.buf;
     let pos = this.pos;
     let result = 0;
@@ -72,7 +73,7 @@ export class ProtobufReader {
       result += (b & 0x7f) * factor;
       if (b < 0x80) {
         if (i === 9 && b > 1) throw new DecodeError("varint overflows 64 bits");
-        if (result > Number.MAX_SAFE_INTEGER) throw new DecodeError("uint64 value exceeds 2^53-1");
+        if (result > Number.MAX_SAFE_INTEGER) throw new DecodeError(`${what} exceeds 2^53-1`);
         this.pos = pos;
         return result;
       }
@@ -88,9 +89,12 @@ export class ProtobufReader {
     return key;
   }
 
-  /** Reads a length prefix and returns the `[start, end)` range of the field, checked against the input. */
+  /**
+   * Reads a length prefix and checks it against the input. The whole varint counts (rust-protobuf refuses lengths
+   * above 2^32−1): keeping only its low 32 bits would read a declared 2^32 + 3 as 3 and accept bytes rmb-rs refuses.
+   */
   private lengthDelimited(): number {
-    const len = this.uint32();
+    const len = this.uint64("declared length");
     if (len > this.end - this.pos) {
       throw new DecodeError(`declared length ${len} exceeds the ${this.end - this.pos} remaining bytes`);
     }

@@ -102,7 +102,15 @@ export class RegistrarService {
    * anything else with gin's plain-text `404 page not found`.
    */
   handle(req: IncomingMessage, res: ServerResponse, fallback = true): boolean {
-    const url = new URL(req.url ?? "/", "http://registrar");
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://registrar");
+    } catch {
+      // A request target such as `//` or `//[` reads as a URL authority and does not parse (new URL throws). It is
+      // no route of ours; thrown from here it would end the process (this runs in the server's request callback).
+      if (fallback) this.#notFound(res);
+      return fallback;
+    }
     const base = BASES.find(
       (b) => url.pathname === `${b}/accounts` || url.pathname.startsWith(`${b}/accounts/`),
     );
