@@ -85,8 +85,16 @@ export interface RelayLinkSettings {
   maxPayload: number;
   onFrame: (bytes: Uint8Array, link: RelayLink) => void;
   onStateChange: (link: RelayLink, state: RelayLinkState) => void;
+  /**
+   * Asked when the relay closed the connection with code 4000 (another login of the same session replaced it):
+   * `true` makes the link stand by, without reconnecting, until `wake()`; `false` reconnects as after any loss.
+   */
+  standByWhenReplaced: (link: RelayLink) => boolean;
   log: RelayLog;
 }
+
+/** Close code of a relay (rmb-ts) that closes a session's connection because a newer login replaced it. */
+export const SESSION_REPLACED_CODE = 4000;
 
 /** A parsed relay URL: what to connect to (query to be replaced by the token) and what to show. */
 export interface RelayUrl {
@@ -150,6 +158,8 @@ export class RelayLink implements RelayLinkInfo {
     pings: 0,
     textFrames: 0,
   };
+  /** Times the relay closed the connection because another login of this session replaced it (code 4000). */
+  replaced = 0;
   readonly #base: string;
   readonly #s: RelayLinkSettings;
   #state: RelayLinkState = "closed";
@@ -166,6 +176,7 @@ export class RelayLink implements RelayLinkInfo {
   #lastReceived = 0;
   #receivedSinceOpen = false;
   #paused = false;
+  #standingBy = false;
   #failure: string | undefined;
   readonly #drainWaiters: DrainWaiter[] = [];
   readonly #closeWaiters: (() => void)[] = [];
@@ -190,10 +201,26 @@ export class RelayLink implements RelayLinkInfo {
     return this.#ws?.bufferedAmount ?? 0;
   }
 
+  /** Closed because another connection of this session replaced it, and waiting for that one to go (see
+   * `RelayLinkSettings.standByWhenReplaced`). */
+  get standingBy(): boolean {
+    return this.#standingBy;
+  }
+
+  /** Ends standing by (see `standByWhenReplaced`): reconnects after the usual short delay. */
+  wake(): void {
+    if (!this.#standingBy) return;
+    this.#standingBy = false;
+    if (this.#running && this.#ws === undefined && this.#timer === undefined) {
+      this.#scheduleReconnect(`${this.url}: the connection that replaced this session is gone`);
+    }
+  }
+
   /** Starts connecting (immediately) and keeps reconnecting until `stop()`. */
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#standingBy = false;
     this.#attempt = 0;
     if (this.#ws === undefined) this.#connect();
   }
@@ -202,6 +229,7 @@ export class RelayLink implements RelayLinkInfo {
    * for buffer room; resolves once the socket is closed. No reconnect follows. */
   stop(): Promise<void> {
     this.#running = false;
+    this.#standingBy = false;
     this.#clearTimer();
     this.#rejectDrainWaiters(new RelayUnavailableError(RELAY_STOPPED_MESSAGE));
     const ws = this.#ws;
@@ -432,9 +460,17 @@ export class RelayLink implements RelayLinkInfo {
       this.stats.connectFailures += 1;
       what = `cannot connect to ${this.url}: ${this.#failure ?? `code ${code}`}`;
     }
+    if (wasOpen && code === SESSION_REPLACED_CODE) {
+      this.replaced += 1;
+      // Another connection of this session won (a second URL of the same relay group, or another process of
+      // this twin): fighting it back would only make the two evict each other for ever.
+      this.#standingBy = this.#running && this.#s.standByWhenReplaced(this);
+    }
     this.#setState("closed");
     for (const resolve of this.#closeWaiters.splice(0)) resolve();
-    if (this.#running) this.#scheduleReconnect(what);
+    if (this.#standingBy)
+      this.#s.log("info", `${what}; standing by while another connection holds the session`);
+    else if (this.#running) this.#scheduleReconnect(what);
     else this.#s.log("info", what);
   }
 

@@ -123,6 +123,8 @@ function optionalFunction<T>(name: string, value: T | undefined): T | undefined 
 function resolveSettings(
   options: RelayPoolOptions,
   onLinkOpen: () => void,
+  onLinkState: (link: RelayLink, state: RelayLinkState) => void,
+  standByWhenReplaced: (link: RelayLink) => boolean,
 ): { urls: string[]; settings: RelayLinkSettings } {
   if (typeof options !== "object" || options === null)
     throw new InvalidArgumentError("options", "expected an object");
@@ -180,8 +182,10 @@ function resolveSettings(
     maxBufferedBytes: positiveInteger(options, "maxBufferedBytes"),
     maxPayload: positiveInteger(options, "maxPayload"),
     onFrame,
+    standByWhenReplaced,
     onStateChange: (link, state) => {
       if (state === "open") onLinkOpen();
+      onLinkState(link, state);
       if (onStateChange !== undefined) {
         try {
           onStateChange(link, state);
@@ -201,11 +205,20 @@ export class RelayPool {
   readonly #order: RelayLink[];
   readonly #openWaiters = new Set<OpenWaiter>();
   readonly #log: RelayLog;
+  /** Links whose last state was `open`. */
+  readonly #wasOpen = new Set<RelayLink>();
   #pendingSends = 0;
   #stopped = false;
 
   constructor(options: RelayPoolOptions) {
-    const { urls, settings } = resolveSettings(options, () => this.#wakeOpenWaiters());
+    const { urls, settings } = resolveSettings(
+      options,
+      () => this.#wakeOpenWaiters(),
+      (link, state) => this.#onLinkState(link, state),
+      // Two URLs of one relay group (processes sharing a Redis) hold one session between them: the link that lost
+      // it stands by while another of ours is open, and takes over when that one's connection is lost.
+      (link) => this.#links.some((l) => l !== link && l.isOpen),
+    );
     this.#log = settings.log;
     this.#links = urls.map((url) => new RelayLink(url, settings));
     this.#order = [...this.#links];
@@ -308,6 +321,16 @@ export class RelayPool {
     } finally {
       this.#pendingSends -= 1;
     }
+  }
+
+  /** A link that lost a live connection (not one replaced by another login) wakes the links standing by. */
+  #onLinkState(link: RelayLink, state: RelayLinkState): void {
+    if (state === "open") {
+      this.#wasOpen.add(link);
+      return;
+    }
+    if (!this.#wasOpen.delete(link) || link.standingBy || this.#stopped) return;
+    for (const other of this.#links) if (other !== link) other.wake();
   }
 
   #wakeOpenWaiters(): void {

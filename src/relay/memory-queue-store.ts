@@ -54,7 +54,7 @@ export class MemoryQueueStore implements QueueStore {
     this.#onDrop = options.onDrop;
   }
 
-  async enqueue(session: string, data: Uint8Array): Promise<string> {
+  async enqueue(session: string, data: Uint8Array, keepHead = 0): Promise<string> {
     const existing = this.#queues.get(session);
     if (existing !== undefined) this.#expire(session, existing); // may drop an emptied queue
     if (this.#bytes + data.byteLength > this.#maxBytes) {
@@ -70,9 +70,12 @@ export class MemoryQueueStore implements QueueStore {
     q.live += 1;
     this.#bytes += data.byteLength;
     while (q.live > this.#maxLength) {
-      const oldest = this.#firstLive(q);
-      if (oldest === undefined) break;
-      this.#drop(session, q, oldest, "queue_full");
+      const at = this.#liveIndex(q, Math.min(keepHead, q.live - 1));
+      if (at === undefined) break;
+      this.#drop(session, q, q.entries[at]!, "queue_full");
+      // Behind the entries being written, the drop would leave a hole that compaction (from the head) never
+      // reaches while they wait: take it out.
+      if (at > q.head) q.entries.splice(at, 1);
     }
     return String(id);
   }
@@ -140,10 +143,13 @@ export class MemoryQueueStore implements QueueStore {
     return lo;
   }
 
-  #firstLive(q: Queue): Entry | undefined {
+  /** Index of the live entry with `skip` live entries before it. */
+  #liveIndex(q: Queue, skip: number): number | undefined {
+    let left = skip;
     for (let i = q.head; i < q.entries.length; i++) {
-      const e = q.entries[i]!;
-      if (e.data !== undefined) return e;
+      if (q.entries[i]!.data === undefined) continue;
+      if (left === 0) return i;
+      left -= 1;
     }
     return undefined;
   }

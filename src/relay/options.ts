@@ -35,7 +35,8 @@ export interface RelayOptions {
    */
   maxMessageSize?: number;
   /**
-   * Most messages held per destination session; beyond it the oldest is dropped (like `XADD MAXLEN ~ 10000`).
+   * Most messages held per destination session; beyond it the oldest is dropped (like `XADD MAXLEN ~ 10000`), except
+   * those the session's connection on this process is writing, and the sender of a dropped request is told.
    * @default 10000
    */
   sessionQueueLength?: number;

@@ -19,8 +19,12 @@ export type DropReason = "queue_full" | "expired";
 export type DropListener = (session: string, data: Uint8Array, reason: DropReason) => void;
 
 export interface QueueStore {
-  /** Appends `data` to the session's queue; resolves with the new entry's id. */
-  enqueue(session: string, data: Uint8Array): Promise<string>;
+  /**
+   * Appends `data` to the session's queue; resolves with the new entry's id. When the queue is then over its length
+   * cap, the oldest entries are dropped (and reported), except the oldest `keepHead` ones: those are being written
+   * to the session's connection (at worst the new entry itself is dropped).
+   */
+  enqueue(session: string, data: Uint8Array, keepHead?: number): Promise<string>;
   /** Up to `count` entries after the entry `after` (from the start when `undefined`), oldest first. */
   read(session: string, after: string | undefined, count: number): Promise<QueuedMessage[]>;
   /** Removes delivered entries. Unknown ids are ignored. */

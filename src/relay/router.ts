@@ -94,7 +94,8 @@ export class Router {
 
   #evict(conn: SessionConnection): void {
     this.#metrics.evictions.replaced += 1;
-    conn.close(4000, "session replaced by a new connection");
+    // What the old connection sent before it heard of its eviction is still routed: its peer counts it as sent.
+    conn.close(4000, "session replaced by a new connection", true);
   }
 
   /** Forgets a connection, only if it is still the registered one (rmb-rs drops the replacement here, §4.2). */
@@ -113,15 +114,21 @@ export class Router {
    * `failed to route message to peer '<dst>': <err>` (§4.4 step 4).
    */
   async deliver(session: string, data: Uint8Array): Promise<void> {
+    const live = this.sessions.get(session);
+    // The entries its connection is writing are spared by the length cap (they are on their way). A connection
+    // of the session on another relay process is not known here: there the cap may still pick one of them.
+    const keepHead = live === undefined || live.closed ? 0 : live.unacked;
     let id: string;
     try {
-      id = await this.#store.enqueue(session, data);
+      id = await this.#store.enqueue(session, data, keepHead);
     } catch (cause) {
       const reason = cause instanceof Error ? cause.message : String(cause);
       throw new RouteError(`failed to route message to peer '${session}': ${reason}`, { cause });
     }
     const local = this.sessions.get(session);
-    if (local !== undefined) local.offer(id, data);
+    // A connection being closed here (evicted by a login on another process, or going away) delivers nothing
+    // more: whoever holds the session now must be woken, or the entry waits until the session reconnects.
+    if (local !== undefined && !local.closed) local.offer(id, data);
     else this.#signals?.wake(session);
   }
 

@@ -30,6 +30,8 @@ export class SessionConnection {
   readonly #maxInFlight: number;
   #cursor: string | undefined;
   #inFlight = 0;
+  /** Entries written (or being written) to this connection that the store may still hold (ack not done). */
+  #unacked = 0;
   #pumping = false;
   #again = false;
   #closed = false;
@@ -71,15 +73,20 @@ export class SessionConnection {
     this.#closed = true;
   }
 
-  /** True once the relay itself closed this connection (protocol violation, eviction, shutdown). */
+  /** True once the relay itself closed this connection and stopped routing its frames (protocol violation,
+   * shutdown); an evicted connection's frames are still routed. */
   get closedByRelay(): boolean {
     return this.#closedByRelay;
   }
 
-  /** Closes the socket (once). Frames already received but not yet routed are dropped. */
-  close(code: number, reason: string): void {
+  /**
+   * Closes the socket (once); nothing more is delivered to it. Frames already received but not yet routed, and
+   * those that arrive before the close handshake ends, are dropped, unless `routeLateFrames`: an evicted connection
+   * did nothing wrong, and its peer counts every frame it wrote before it heard of the eviction as sent.
+   */
+  close(code: number, reason: string, routeLateFrames = false): void {
     this.#closed = true;
-    this.#closedByRelay = true;
+    if (!routeLateFrames) this.#closedByRelay = true;
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
       this.ws.close(code, reason);
     }
@@ -93,6 +100,15 @@ export class SessionConnection {
     while ((this.#pendingFrames > 0 || this.outstanding > 0 || this.#inFlight > 0) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 5));
     }
+  }
+
+  /**
+   * Entries of the session's queue written (or being written) to this connection and not yet removed from the
+   * store. The connection writes the queue in order, so they are its oldest entries; a length cap must not pick
+   * them (they are on their way: dropping them would report a loss that does not happen).
+   */
+  get unacked(): number {
+    return this.#unacked;
   }
 
   /** Frame handlers that threw (the frame was dropped; later frames are still handled). */
@@ -209,6 +225,7 @@ export class SessionConnection {
   #send(id: string, data: Uint8Array, ahead: boolean): void {
     if (!ahead) this.#cursor = id;
     this.#inFlight += 1;
+    this.#unacked += 1;
     this.ws.send(data, { binary: true }, (err) => {
       this.#inFlight -= 1;
       if (err === undefined || err === null) {
@@ -216,9 +233,13 @@ export class SessionConnection {
         this.#metrics.messageTxBytes += data.byteLength;
         // Not acked: delivered again on the next connection.
         const acked = this.#store.ack(this.key, [id]).catch(() => undefined);
-        if (ahead) void acked.then(() => this.#sentAhead.delete(id));
-      } else if (ahead) {
-        this.#sentAhead.delete(id);
+        void acked.then(() => {
+          this.#unacked -= 1;
+          if (ahead) this.#sentAhead.delete(id);
+        });
+      } else {
+        this.#unacked -= 1;
+        if (ahead) this.#sentAhead.delete(id);
       }
       if (this.#throttled) this.pump();
     });

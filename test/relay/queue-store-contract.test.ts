@@ -70,6 +70,18 @@ function contract(name: string, make: (o: StoreOptions) => Promise<QueueStore>):
       await s.close();
     });
 
+    test("maxLength spares the oldest keepHead entries (being written to the connection); at worst the new one goes", async () => {
+      const dropped: number[] = [];
+      const s = await make({ maxLength: 2, onDrop: (_k, d) => dropped.push(d[0]!) });
+      for (let i = 0; i < 4; i++) await s.enqueue("8", bytes(i), 1);
+      assert.deepEqual(dropped, [1, 2]);
+      assert.deepEqual(firstBytes(await s.read("8", undefined, 10)), [0, 3]);
+      await s.enqueue("8", bytes(4), 5);
+      assert.deepEqual(dropped, [1, 2, 4]);
+      assert.deepEqual(firstBytes(await s.read("8", undefined, 10)), [0, 3]);
+      await s.close();
+    });
+
     test("maxAge: sweep and read drop older entries and report them", async () => {
       let now = 1000;
       const dropped: number[] = [];

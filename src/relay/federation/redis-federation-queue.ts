@@ -29,6 +29,7 @@ export class RedisFederationQueue implements FederationQueue {
   #handler: FederationHandler | undefined;
   #concurrency = 1;
   #closed = false;
+  #claiming = false;
   #loop: Promise<void> | undefined;
   #claimTimer: NodeJS.Timeout | undefined;
   #slotWaiters: (() => void)[] = [];
@@ -108,20 +109,39 @@ export class RedisFederationQueue implements FederationQueue {
     }
   }
 
-  /** Takes over entries pending longer than the retry delay (this process's retries and those of dead ones). */
+  /**
+   * Takes over entries pending longer than the retry delay (this process's retries and those of dead ones): the
+   * whole pending list, batch after batch as handler slots free up, so a backlog left by an unreachable relay
+   * drains at the speed of delivery once that relay is back, not `concurrency` entries per retry delay. A claimed
+   * entry's idle time starts again, so one that keeps failing is still tried once per retry delay at most.
+   */
   async #claim(): Promise<void> {
-    const free = this.#concurrency - this.#inFlight.size;
-    if (this.#closed || free <= 0) return;
-    const reply = await (this.#client as unknown as StreamCommands).xautoclaimBuffer(
-      this.#key,
-      GROUP,
-      this.#consumer,
-      this.#retryDelayMs,
-      "0-0",
-      "COUNT",
-      free,
-    );
-    for (const entry of reply[1]) this.#run(entry);
+    if (this.#claiming) return;
+    this.#claiming = true;
+    try {
+      let cursor = "0-0";
+      while (!this.#closed) {
+        const free = this.#concurrency - this.#inFlight.size;
+        if (free <= 0) {
+          await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+          continue;
+        }
+        const reply = await (this.#client as unknown as StreamCommands).xautoclaimBuffer(
+          this.#key,
+          GROUP,
+          this.#consumer,
+          this.#retryDelayMs,
+          cursor,
+          "COUNT",
+          free,
+        );
+        for (const entry of reply[1]) this.#run(entry);
+        cursor = reply[0].toString();
+        if (cursor === "0-0") return;
+      }
+    } finally {
+      this.#claiming = false;
+    }
   }
 
   #run([idBuf, fields]: StreamEntry): void {

@@ -4,8 +4,9 @@ import { queueKey, type RedisClient, toBuffer } from "./connection.js";
 
 /**
  * Appends an entry `t <unix seconds> m <bytes>`, refreshes the key's expiry and, when the stream is longer than
- * its cap, deletes the oldest entries and returns their bytes after the new id (so the relay can tell their
- * senders, where rmb-rs's `XADD MAXLEN ~` trims silently). Atomic, so concurrent relay processes agree.
+ * its cap, deletes the oldest entries after the first `ARGV[5]` (those being written to the session's connection;
+ * at worst the new one) and returns their bytes after the new id (so the relay can tell their senders, where
+ * rmb-rs's `XADD MAXLEN ~` trims silently). Atomic, so concurrent relay processes agree.
  */
 const ENQUEUE_LUA = `
 local id = redis.call('XADD', KEYS[1], '*', 't', ARGV[2], 'm', ARGV[1])
@@ -13,12 +14,14 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 local out = { id }
 local excess = redis.call('XLEN', KEYS[1]) - tonumber(ARGV[3])
 if excess > 0 then
-  local old = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', excess)
-  for _, entry in ipairs(old) do
+  local old = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', tonumber(ARGV[5]) + excess)
+  local first = math.min(tonumber(ARGV[5]), #old - excess) + 1
+  for i = first, first + excess - 1 do
+    local entry = old[i]
     redis.call('XDEL', KEYS[1], entry[1])
     local fields = entry[2]
-    for i = 1, #fields, 2 do
-      if fields[i] == 'm' then out[#out + 1] = fields[i + 1] end
+    for j = 1, #fields, 2 do
+      if fields[j] == 'm' then out[#out + 1] = fields[j + 1] end
     end
   end
 end
@@ -32,6 +35,7 @@ interface EnqueueCommand {
     now: number,
     maxLength: number,
     ttl: number,
+    keepHead: number,
   ): Promise<Buffer[]>;
 }
 
@@ -79,7 +83,7 @@ export class RedisQueueStore implements QueueStore {
     client.defineCommand("rmbEnqueue", { numberOfKeys: 1, lua: ENQUEUE_LUA });
   }
 
-  async enqueue(session: string, data: Uint8Array): Promise<string> {
+  async enqueue(session: string, data: Uint8Array, keepHead = 0): Promise<string> {
     const cmd = this.#client as unknown as EnqueueCommand;
     const ttl = this.#maxAge + KEY_TTL_GRACE;
     const reply = await cmd.rmbEnqueueBuffer(
@@ -88,6 +92,7 @@ export class RedisQueueStore implements QueueStore {
       this.#clock(),
       this.#maxLength,
       ttl,
+      keepHead,
     );
     for (let i = 1; i < reply.length; i++) this.#drop(session, reply[i]!, "queue_full");
     return reply[0]!.toString();
