@@ -27,59 +27,13 @@ import {
   verifyEnvelope,
 } from "../src/protocol/index.js";
 import { startRedisServer } from "../test/support/redis-server.js";
-import { cpuSeconds, onExit, track } from "./child-processes.js";
+import { cpuSeconds, onExit } from "./child-processes.js";
 import { machineLine, measure } from "./harness.js";
+import { spawnRmb, stop, waitFor } from "./rmb-processes.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const OUTSTANDING = Number(process.env.BENCH_OUTSTANDING ?? 64);
 const PAYLOAD = 56; // rmb_tester's payload size
-const RMB = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
-
-interface Spawned {
-  proc: ChildProcess;
-  out: () => string;
-  err: () => string;
-}
-
-function spawnRmb(args: string[]): Spawned {
-  const flags = (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter((f) => f !== "");
-  const proc = track(
-    spawn(process.execPath, [...flags, RMB, ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, RMB_SECRET: "" },
-    }),
-  );
-  let out = "";
-  let err = "";
-  proc.stdout!.setEncoding("utf8").on("data", (d: string) => {
-    out += d;
-  });
-  proc.stderr!.setEncoding("utf8").on("data", (d: string) => {
-    err += d;
-  });
-  return { proc, out: () => out, err: () => err };
-}
-
-async function waitFor(
-  check: () => RegExpMatchArray | null,
-  what: string,
-  ms = 15_000,
-): Promise<RegExpMatchArray> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const m = check();
-    if (m !== null) return m;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function stop(s: Spawned): Promise<void> {
-  if (s.proc.exitCode !== null) return;
-  const exited = new Promise((r) => s.proc.once("exit", r));
-  s.proc.kill("SIGTERM");
-  await exited;
-}
 
 /** Crypto of one message as the two peers do it: encrypt + sign at the sender, verify + decrypt at the receiver. */
 function cryptoPerMessage(keyType: KeyType): number {
