@@ -3,6 +3,7 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { RmbError } from "../errors.js";
 import { UsageError } from "./cli-error.js";
+import { agentCommand, searchCommand } from "./commands/agent.js";
 import { callCommand } from "./commands/call.js";
 import { devnetCommand } from "./commands/devnet.js";
 import { keysCommand } from "./commands/keys.js";
@@ -22,6 +23,8 @@ Commands:
   devnet          run a local network (relay, registry, demo twins, a service) in one command
   call            send a request to twins and print the answers
   serve           answer requests for commands (echo, or a shell command)
+  agent           run a P2P agent: membership, service record by tags, search, reputation
+  search          find agents offering a service by tag
   keys inspect    show the account key, SS58 address and encryption key of a secret
   keys generate   create a new mnemonic
   relay           run a relay (drop-in for rmb-rs's rmb-relay)
@@ -39,6 +42,8 @@ Run 'rmb <command> --help' for the options of a command.
 type Command = (argv: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Record<string, Command> = {
+  agent: agentCommand,
+  search: searchCommand,
   call: callCommand,
   devnet: devnetCommand,
   serve: serveCommand,

@@ -1,0 +1,590 @@
+/**
+ * Simulation of P2P agents over a simulated bus: N agents (default 1000) in one process, on a virtual clock, with
+ * message loss, crashes, comebacks, misbehaving agents and a colluding group. Prints Markdown tables (the figures
+ * in docs/p2p.md come from here).
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/p2p-sim.js
+ *   P2P_N=1000 P2P_LOSS=0.05 P2P_SEED=1 P2P_SCALES=100,300 node dist/bench/p2p-sim.js
+ *
+ * P2P_SKIP=flood,scale,reputation leaves parts out; P2P_REP_SECONDS (default 300) sets the reputation phase.
+ * A full run takes 5–6 minutes on 2 cores.
+ */
+import { P2P_DEFAULTS, type P2pOptions } from "../src/p2p/index.js";
+import { machineLine } from "./harness.js";
+import { forgingTransport, silentTransport } from "./p2p/misbehaviour.js";
+import { type SearchSample, startSearchLoad } from "./p2p/workload.js";
+import { World } from "./p2p/world.js";
+
+const N = Number(process.env.P2P_N ?? 1000);
+const LOSS = Number(process.env.P2P_LOSS ?? 0.05);
+const SEED = Number(process.env.P2P_SEED ?? 1);
+const SCALES = (process.env.P2P_SCALES ?? "100,300")
+  .split(",")
+  .filter((s) => s.length > 0)
+  .map(Number);
+const SKIP = new Set((process.env.P2P_SKIP ?? "").split(","));
+const PERIOD = P2P_DEFAULTS.periodMs;
+/** Each agent searches about once per this long. */
+const SEARCH_EVERY_MS = 10_000;
+/** Length of the steady window in which traffic, suspicions and searches are measured. */
+const STEADY_MS = 60_000;
+const KILLS = Math.max(2, Math.round(N / 50));
+/** Length of the reputation phase (search load on, misbehaving agents and colluders at work). */
+const REP_MS = Number(process.env.P2P_REP_SECONDS ?? 300) * 1000;
+
+const realStart = performance.now();
+const log = (msg: string): void => {
+  console.error(`[${((performance.now() - realStart) / 1000).toFixed(1)} s] ${msg}`);
+};
+
+function pct(values: number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+const mean = (v: number[]): number => (v.length === 0 ? Number.NaN : v.reduce((a, b) => a + b, 0) / v.length);
+const f1 = (x: number): string => (Number.isNaN(x) ? "–" : x.toFixed(1));
+const f2 = (x: number): string => (Number.isNaN(x) ? "–" : x.toFixed(2));
+const pc = (x: number, digits = 1): string => (Number.isNaN(x) ? "–" : `${(100 * x).toFixed(digits)} %`);
+
+/** Starts a world and runs it until every agent knows every other (or `maxMs`); returns the virtual ms it took. */
+async function warmUp(world: World, maxMs = 240_000): Promise<number> {
+  await world.startAll();
+  const n = world.alive().length;
+  const converged = (): boolean => world.alive().every((t) => world.agents.get(t)!.members().length >= n - 1);
+  await world.net.runUntil(converged, maxMs, 5000);
+  return world.net.now;
+}
+
+interface Traffic {
+  messages: number;
+  bytes: number;
+  byCommand: Map<string, number>;
+  maxAgent: number;
+}
+
+function trafficSnapshot(world: World): Traffic {
+  const s = world.net.stats;
+  return {
+    messages: s.requests + s.responses,
+    bytes: s.bytes,
+    byCommand: new Map(s.byCommand),
+    maxAgent: 0,
+  };
+}
+
+function trafficRate(world: World, before: Traffic, sentBefore: Map<number, number>, ms: number, n: number) {
+  const after = trafficSnapshot(world);
+  const secs = ms / 1000;
+  const perAgent = [...world.net.sentBy.entries()].map(([t, c]) => (c - (sentBefore.get(t) ?? 0)) / secs);
+  const byCommand = new Map<string, number>();
+  for (const [k, v] of after.byCommand) byCommand.set(k, (v - (before.byCommand.get(k) ?? 0)) / n / secs);
+  return {
+    msgs: (after.messages - before.messages) / n / secs,
+    bytes: (after.bytes - before.bytes) / n / secs,
+    p99Agent: pct(perAgent, 99),
+    byCommand,
+  };
+}
+
+interface SearchSummary {
+  count: number;
+  success: number;
+  within4: number;
+  hops: number[];
+  localHits: number;
+  fromCache: number;
+  rare: { count: number; success: number };
+}
+
+function summarize(samples: SearchSample[]): SearchSummary {
+  const ok = samples.filter((s) => (s.response?.results.length ?? 0) > 0);
+  const hops = ok.map((s) => s.response!.hops ?? 0);
+  const rare = samples.filter((s) => s.holders === 1);
+  return {
+    count: samples.length,
+    success: ok.length / samples.length,
+    within4: ok.filter((s) => (s.response!.hops ?? 99) <= 4).length / samples.length,
+    hops,
+    localHits: ok.filter((s) => s.response!.hops === 0).length / samples.length,
+    fromCache: ok.filter((s) => s.response!.fromCache).length / Math.max(1, ok.length),
+    rare: {
+      count: rare.length,
+      success: rare.filter((s) => (s.response?.results.length ?? 0) > 0).length / Math.max(1, rare.length),
+    },
+  };
+}
+
+function hopHistogram(hops: number[]): string {
+  const h = [0, 0, 0, 0, 0];
+  for (const x of hops) h[Math.min(4, x)]!++;
+  const total = Math.max(1, hops.length);
+  return h.map((c, i) => `${i}: ${((100 * c) / total).toFixed(1)} %`).join(", ");
+}
+
+// ───────────────────────────── main world: membership, failures, search, traffic ─────────────────────────────
+
+interface MainResult {
+  warmupMs: number;
+  probes: number;
+  falseSuspicions: number;
+  falseDeathDeclarations: number;
+  falseDeathObservers: number;
+  refutations: number;
+  traffic: ReturnType<typeof trafficRate>;
+  searchesEarly: SearchSummary;
+  searchesLate: SearchSummary;
+  deathPeriods: number[];
+  firstDeclarationPeriods: number[];
+  rejoinPeriods: number[];
+  searchDuringChurn: SearchSummary;
+}
+
+async function mainWorld(
+  n: number,
+  options: Partial<P2pOptions>,
+  withFailures: boolean,
+): Promise<MainResult> {
+  const world = new World({ n, seed: SEED, loss: LOSS, options });
+  const warmupMs = await warmUp(world);
+  log(`n=${n} warm: ${(warmupMs / 1000).toFixed(0)} s virtual`);
+  const killed = new Set<number>();
+  const deadSeen = new Map<number, Map<number, number>>();
+  let falseSuspicions = 0;
+  let falseDeathDeclarations = 0;
+  const falseDeathPairs = new Set<string>();
+  world.listeners.add((observer, e) => {
+    if (e.type !== "member") return;
+    const actuallyDown = killed.has(e.twin);
+    if (e.state === "suspect" && e.cause === "probe" && !actuallyDown) falseSuspicions++;
+    if (e.state === "dead" && !actuallyDown) {
+      if (e.cause === "suspicion-timeout") falseDeathDeclarations++;
+      falseDeathPairs.add(`${observer}:${e.twin}`);
+    }
+    if (e.state === "dead" && actuallyDown) {
+      let m = deadSeen.get(e.twin);
+      if (m === undefined) {
+        m = new Map();
+        deadSeen.set(e.twin, m);
+      }
+      if (!m.has(observer)) m.set(observer, world.net.now);
+    }
+  });
+  const sumStat = (k: "probes" | "refutations"): number =>
+    [...world.agents.values()].reduce((a, x) => a + x.stats().membership[k], 0);
+
+  // Steady window: search load, no crashes.
+  const samples: SearchSample[] = [];
+  const stopLoad = startSearchLoad(world, { everyMs: SEARCH_EVERY_MS }, (s) => samples.push(s));
+  const probes0 = sumStat("probes");
+  const ref0 = sumStat("refutations");
+  const t0 = trafficSnapshot(world);
+  const sent0 = new Map(world.net.sentBy);
+  const windowStart = world.net.now;
+  await world.net.run(STEADY_MS);
+  const traffic = trafficRate(world, t0, sent0, STEADY_MS, n);
+  const probes = sumStat("probes") - probes0;
+  const refutations = sumStat("refutations") - ref0;
+  const half = windowStart + STEADY_MS / 2;
+  const searchesEarly = summarize(samples.filter((s) => s.at < half));
+  const searchesLate = summarize(
+    samples.filter((s) => s.at >= half && s.at < windowStart + STEADY_MS - 6000),
+  );
+  log(`n=${n} steady window done: ${samples.length} searches`);
+
+  const deathPeriods: number[] = [];
+  const firstDeclarationPeriods: number[] = [];
+  const rejoinPeriods: number[] = [];
+  let searchDuringChurn = summarize([]);
+  if (withFailures) {
+    // Crashes: KILLS agents at random times within 10 s; the search load goes on (about the living).
+    const churnSamples: SearchSample[] = [];
+    stopLoad();
+    const stopChurnLoad = startSearchLoad(
+      world,
+      { everyMs: SEARCH_EVERY_MS, targets: () => world.alive() },
+      (s) => churnSamples.push(s),
+    );
+    const candidates = world.alive();
+    const victims: number[] = [];
+    while (victims.length < KILLS) {
+      const v = candidates[Math.floor(world.random() * candidates.length)]!;
+      if (!victims.includes(v)) victims.push(v);
+    }
+    const killAt = new Map<number, number>();
+    const observersAt = new Map<number, number[]>();
+    for (const v of victims) {
+      world.net.clock.setTimeout(() => {
+        killed.add(v);
+        observersAt.set(
+          v,
+          world.alive().filter((t) => t !== v),
+        );
+        world.kill(v);
+        killAt.set(v, world.net.now);
+      }, world.random() * 10_000);
+    }
+    const allKnow = (v: number): boolean => {
+      const obs = observersAt.get(v);
+      if (obs === undefined) return false;
+      return obs.every((o) => {
+        const a = world.agents.get(o)!;
+        if (!a.running) return true;
+        const m = a.member(v);
+        return m === undefined || m.state === "dead";
+      });
+    };
+    const knownAt = new Map<number, number>();
+    await world.net.runUntil(
+      () => {
+        for (const v of victims) if (!knownAt.has(v) && allKnow(v)) knownAt.set(v, world.net.now);
+        return knownAt.size === victims.length;
+      },
+      60_000,
+      50,
+    );
+    for (const v of victims) {
+      const k = knownAt.get(v);
+      deathPeriods.push(k === undefined ? Number.POSITIVE_INFINITY : (k - killAt.get(v)!) / PERIOD);
+      const first = Math.min(...(deadSeen.get(v)?.values() ?? [Number.POSITIVE_INFINITY]));
+      firstDeclarationPeriods.push((first - killAt.get(v)!) / PERIOD);
+    }
+    log(`n=${n} deaths known: max ${f1(Math.max(...deathPeriods))} periods`);
+    log(`  first declaration: ${firstDeclarationPeriods.map(f1).join(" ")}`);
+    log(`  known by all:      ${deathPeriods.map(f1).join(" ")}`);
+    await world.net.run(5000);
+    // Comebacks: the crashed agents restart (fresh state, same keys) and join 3 random live agents.
+    const backAt = new Map<number, number>();
+    for (const v of victims) {
+      const live = world.alive();
+      const boot = [0, 1, 2].map(() => live[Math.floor(world.random() * live.length)]!);
+      killed.delete(v);
+      world.restart(v, boot);
+      backAt.set(v, world.net.now);
+    }
+    const rejoined = new Map<number, number>();
+    await world.net.runUntil(
+      () => {
+        for (const v of victims) {
+          if (rejoined.has(v)) continue;
+          const everyone = world
+            .alive()
+            .every((o) => o === v || world.agents.get(o)!.member(v)?.state === "alive");
+          if (everyone) rejoined.set(v, world.net.now);
+        }
+        return rejoined.size === victims.length;
+      },
+      60_000,
+      50,
+    );
+    for (const v of victims) {
+      const r = rejoined.get(v);
+      rejoinPeriods.push(r === undefined ? Number.POSITIVE_INFINITY : (r - backAt.get(v)!) / PERIOD);
+    }
+    stopChurnLoad();
+    await world.net.run(6000);
+    searchDuringChurn = summarize(churnSamples);
+    log(`n=${n} comebacks: max ${f1(Math.max(...rejoinPeriods))} periods`);
+  } else {
+    stopLoad();
+  }
+  return {
+    warmupMs,
+    probes,
+    falseSuspicions,
+    falseDeathDeclarations,
+    falseDeathObservers: falseDeathPairs.size,
+    refutations,
+    traffic,
+    searchesEarly,
+    searchesLate,
+    deathPeriods,
+    firstDeclarationPeriods,
+    rejoinPeriods,
+    searchDuringChurn,
+  };
+}
+
+// ───────────────────────────── reputation world ─────────────────────────────
+
+interface RepResult {
+  honest: number[];
+  forgers: number[];
+  silent: number[];
+  framed: number[];
+  framedAged: number[];
+  framedAgedBelow: number;
+  framedDirect: number[];
+  forgersDirect: number[];
+  silentDirect: number[];
+  colluders: number;
+  misbehavingShare: { plain: number; filtered: number };
+  forgersBelow: number;
+  silentBelow: number;
+  honestBelow: number;
+  framedBelow: number;
+}
+
+const REP_THRESHOLD = 0.4;
+
+async function reputationWorld(n: number): Promise<RepResult> {
+  // Reputation needs tenure: it is scaled down to the length of a simulation (10 min by default, 60 s here).
+  const options: Partial<P2pOptions> = { tenureFullMs: 60_000 };
+  const world = new World({ n, seed: SEED + 1, loss: LOSS, options });
+  world.populate(n);
+  const bad = Math.round(n * 0.05);
+  const forgers = new Set<number>();
+  const silent = new Set<number>();
+  const ids = [...world.tags.keys()].filter((t) => t > 5);
+  while (forgers.size < bad) forgers.add(ids[Math.floor(world.random() * ids.length)]!);
+  while (silent.size < bad) {
+    const t = ids[Math.floor(world.random() * ids.length)]!;
+    if (!forgers.has(t)) silent.add(t);
+  }
+  const rnd = world.random;
+  for (const t of forgers) {
+    world.wrap.set(t, (tr) =>
+      forgingTransport(
+        tr,
+        rnd,
+        () => n,
+        () => world.net.now,
+      ),
+    );
+  }
+  for (const t of silent) world.wrap.set(t, (tr) => silentTransport(tr));
+  await warmUp(world);
+  log(`reputation world warm (${forgers.size} forgers, ${silent.size} silent)`);
+  const honest = () => world.alive().filter((t) => !forgers.has(t) && !silent.has(t) && t <= n);
+  let framed = honest()[Math.floor(world.random() * honest().length)]!;
+  while (framed <= 5) framed = honest()[Math.floor(world.random() * honest().length)]!;
+
+  let framed2 = framed;
+  while (framed2 === framed || framed2 <= 5)
+    framed2 = honest()[Math.floor(world.random() * honest().length)]!;
+  // Two colluding groups of 20 identities that offer nothing: one joins now and waits until it has full tenure.
+  const join = (from: number): number[] => {
+    const out: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const twin = from + i;
+      world.identity(twin);
+      world.tags.delete(twin);
+      const live = honest();
+      void world
+        .agent(
+          twin,
+          [0, 1, 2].map(() => live[Math.floor(world.random() * live.length)]!),
+        )
+        .start();
+      out.push(twin);
+    }
+    return out;
+  };
+  const aged = join(n + 1);
+  const samples: SearchSample[] = [];
+  const stop = startSearchLoad(
+    world,
+    { everyMs: SEARCH_EVERY_MS, targets: () => world.alive().filter((t) => t <= n) },
+    (s) => samples.push(s),
+  );
+  await world.net.run(60_000);
+  // The other group is fresh: it joins and files false reports against one honest agent 2 s later.
+  const fresh = join(n + 21);
+  await world.net.run(2000);
+  for (const c of fresh) world.agents.get(c)!.report(framed, "invalid");
+  await world.net.run(10_000);
+  // The aged group (72 s old, tenure full after 60 s here) frames another honest agent.
+  for (const c of aged) world.agents.get(c)!.report(framed2, "invalid");
+  await world.net.run(Math.max(10_000, REP_MS - 72_000));
+  stop();
+  const filteredSamples: SearchSample[] = [];
+  const stop2 = startSearchLoad(
+    world,
+    {
+      everyMs: SEARCH_EVERY_MS,
+      askers: honest,
+      targets: () => world.alive().filter((t) => t <= n),
+      minReputation: REP_THRESHOLD,
+    },
+    (s) => filteredSamples.push(s),
+  );
+  await world.net.run(20_000);
+  stop2();
+  await world.net.run(6000);
+
+  const observers = honest().filter((t) => t !== framed && t !== framed2);
+  const scores = (subjects: number[]): number[] =>
+    observers.flatMap((o) =>
+      subjects.filter((s) => s !== o).map((s) => world.agents.get(o)!.reputationOf(s).score),
+    );
+  const honestSample = observers.slice(0, 100);
+  const below = (xs: number[]): number => xs.filter((x) => x < REP_THRESHOLD).length / Math.max(1, xs.length);
+  const misShare = (ss: SearchSample[]): number => {
+    let total = 0;
+    let mis = 0;
+    for (const s of ss) {
+      for (const r of s.response?.results ?? []) {
+        total++;
+        if (forgers.has(r.twin) || silent.has(r.twin)) mis++;
+      }
+    }
+    return mis / Math.max(1, total);
+  };
+  const framedScores = scores([framed]);
+  const framed2Scores = scores([framed2]);
+  const direct = (subjects: Iterable<number>): number[] =>
+    [...subjects].flatMap((s) =>
+      observers
+        .filter((o) => {
+          const v = world.agents.get(o)!.reputationOf(s);
+          return v.good + v.bad > 0;
+        })
+        .map((o) => world.agents.get(o)!.reputationOf(s).score),
+    );
+  const framedDirect = direct([framed, framed2]);
+  const honestScores = scores(honestSample);
+  const forgerScores = scores([...forgers]);
+  const silentScores = scores([...silent]);
+  return {
+    honest: honestScores,
+    forgers: forgerScores,
+    silent: silentScores,
+    framed: framedScores,
+    framedAged: framed2Scores,
+    framedAgedBelow: below(framed2Scores),
+    framedDirect,
+    forgersDirect: direct(forgers),
+    silentDirect: direct(silent),
+    colluders: fresh.length,
+    misbehavingShare: {
+      plain: misShare(samples.filter((s) => s.asker <= n)),
+      filtered: misShare(filteredSamples),
+    },
+    forgersBelow: below(forgerScores),
+    silentBelow: below(silentScores),
+    honestBelow: below(honestScores),
+    framedBelow: below(framedScores),
+  };
+}
+
+// ───────────────────────────── run and print ─────────────────────────────
+
+console.log(`## P2P agents: simulation of ${N} agents, ${pc(LOSS, 0)} message loss, seed ${SEED}\n`);
+console.log(machineLine());
+console.log("");
+console.log(
+  `Protocol period ${PERIOD} ms; one-way latency 10 ms + exp(mean 20 ms); every agent searches a random existing tag every ${SEARCH_EVERY_MS / 1000} s on average.`,
+);
+
+const main = await mainWorld(N, {}, true);
+const scale = new Map<number, ReturnType<typeof trafficRate>>();
+scale.set(N, main.traffic);
+if (!SKIP.has("scale")) {
+  for (const n of SCALES) {
+    if (n === N) continue;
+    scale.set(n, (await mainWorld(n, {}, false)).traffic);
+  }
+}
+let flood: MainResult | undefined;
+if (!SKIP.has("flood")) flood = await mainWorld(N, { homeReplicas: 0 }, false);
+let rep: RepResult | undefined;
+if (!SKIP.has("reputation")) rep = await reputationWorld(N);
+
+const maxDeath = Math.max(...main.deathPeriods);
+const falseRate = main.falseSuspicions / Math.max(1, main.probes);
+const sizes = [...scale.keys()].sort((a, b) => a - b);
+const msgs = sizes.map((n) => scale.get(n)!.msgs);
+const spread = Math.max(...msgs) / Math.min(...msgs);
+
+console.log("\n### Targets\n");
+console.log("| measure | result | target | met |");
+console.log("|---|---:|---:|:-:|");
+console.log(
+  `| death known by all agents (max over ${main.deathPeriods.length} crashes) | ${f1(maxDeath)} periods | ≤ 10 periods | ${maxDeath <= 10 ? "yes" : "NOT met"} |`,
+);
+console.log(
+  `| false suspicions / probes at ${pc(LOSS, 0)} loss | ${pc(falseRate, 3)} | < 1 % | ${falseRate < 0.01 ? "yes" : "NOT met"} |`,
+);
+console.log(
+  `| searches for an existing tag answered within 4 hops | ${pc(main.searchesLate.within4, 2)} | ≥ 99 % | ${main.searchesLate.within4 >= 0.99 ? "yes" : "NOT met"} |`,
+);
+console.log(
+  `| messages per agent per second at N = ${sizes.join(" / ")} | ${msgs.map(f2).join(" / ")} (max/min ${f2(spread)}) | independent of N | ${spread <= 1.25 ? "yes" : "NOT met"} |`,
+);
+
+console.log("\n### Membership (SWIM) \n");
+console.log("| measure | value |");
+console.log("|---|---:|");
+console.log(`| warm-up: all ${N} agents know each other after | ${f1(main.warmupMs / 1000)} s virtual |`);
+console.log(`| probes in the ${STEADY_MS / 1000} s steady window | ${main.probes} |`);
+console.log(
+  `| false suspicions (first hand, agent alive) | ${main.falseSuspicions} (${pc(falseRate, 3)} of probes) |`,
+);
+console.log(
+  `| false deaths declared / (observer, agent) pairs marked dead while alive | ${main.falseDeathDeclarations} / ${main.falseDeathObservers} |`,
+);
+console.log(`| refutations (incarnation raised) | ${main.refutations} |`);
+console.log(
+  `| crash → first agent declares it dead: mean / max | ${f1(mean(main.firstDeclarationPeriods))} / ${f1(Math.max(...main.firstDeclarationPeriods))} periods |`,
+);
+console.log(
+  `| crash → known dead by all: mean / p50 / max | ${f1(mean(main.deathPeriods))} / ${f1(pct(main.deathPeriods, 50))} / ${f1(maxDeath)} periods |`,
+);
+console.log(
+  `| restart → alive again for all: mean / max | ${f1(mean(main.rejoinPeriods))} / ${f1(Math.max(...main.rejoinPeriods))} periods |`,
+);
+
+console.log("\n### Search\n");
+const srow = (name: string, s: SearchSummary): void => {
+  console.log(
+    `| ${name} | ${s.count} | ${pc(s.success, 2)} | ${pc(s.within4, 2)} | ${pc(s.rare.success, 1)} (${s.rare.count}) | ${f2(mean(s.hops))} / ${pct(s.hops, 99) ?? "–"} | ${pc(s.localHits)} | ${pc(s.fromCache)} |`,
+  );
+};
+console.log(
+  "| phase | searches | answered | within 4 hops | unique tags answered (n) | hops mean / p99 | own-cache hits | answered from a cache |",
+);
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|");
+srow("first 30 s", main.searchesEarly);
+srow("after warm-up (last 30 s)", main.searchesLate);
+srow(`during ${KILLS} crashes and comebacks`, main.searchDuringChurn);
+if (flood !== undefined) srow("neighbour flooding only (homeReplicas 0), last 30 s", flood.searchesLate);
+console.log(`\nHops (after warm-up): ${hopHistogram(main.searchesLate.hops)}`);
+
+console.log("\n### Traffic per agent (steady window, search load on)\n");
+console.log(
+  "| N | messages/s | bytes/s | p99 agent messages/s | ping | ping-req | gossip | search | announce | sync |",
+);
+console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+for (const n of sizes) {
+  const t = scale.get(n)!;
+  const c = (k: string): string => f2(t.byCommand.get(`p2p.${k}`) ?? 0);
+  console.log(
+    `| ${n} | ${f2(t.msgs)} | ${Math.round(t.bytes)} | ${f2(t.p99Agent)} | ${c("ping")} | ${c("ping-req")} | ${c("gossip")} | ${c("search")} | ${c("announce")} | ${c("sync")} |`,
+  );
+}
+console.log("\n(messages = requests + answers; the command columns count requests per agent per second.)");
+
+if (rep !== undefined) {
+  console.log(
+    `\n### Reputation after ${REP_MS / 1000} s of searches (${Math.round(N * 0.05)} forgers, ${Math.round(N * 0.05)} silent agents, two groups of ${rep.colluders} colluders framing honest agents)\n`,
+  );
+  console.log(`| agents | mean score seen by honest agents | p10 | share below ${REP_THRESHOLD} |`);
+  console.log("|---|---:|---:|---:|");
+  const rrow = (name: string, xs: number[], below: number): void =>
+    console.log(`| ${name} | ${f2(mean(xs))} | ${f2(pct(xs, 10))} | ${pc(below)} |`);
+  rrow("honest", rep.honest, rep.honestBelow);
+  rrow("forgers (answer searches with forged records)", rep.forgers, rep.forgersBelow);
+  rrow("silent (never answer searches)", rep.silent, rep.silentBelow);
+  rrow("honest agent framed by 20 fresh identities", rep.framed, rep.framedBelow);
+  rrow("honest agent framed by 20 identities of full tenure", rep.framedAged, rep.framedAgedBelow);
+  console.log("\nSeen only by the agents that dealt with them directly:\n");
+  console.log("| agents | (observer, agent) pairs | mean score |");
+  console.log("|---|---:|---:|");
+  console.log(`| forgers | ${rep.forgersDirect.length} | ${f2(mean(rep.forgersDirect))} |`);
+  console.log(`| silent | ${rep.silentDirect.length} | ${f2(mean(rep.silentDirect))} |`);
+  console.log(`| the two framed agents | ${rep.framedDirect.length} | ${f2(mean(rep.framedDirect))} |`);
+  console.log(
+    `Share of search results that are misbehaving agents: ${pc(rep.misbehavingShare.plain)} without a filter, ${pc(rep.misbehavingShare.filtered)} with minReputation ${REP_THRESHOLD}.`,
+  );
+}
+log("done");

@@ -1,0 +1,230 @@
+import { InvalidArgumentError } from "../errors.js";
+
+/**
+ * Every limit and timer of a {@link P2pAgent}. All are optional in {@link P2pAgentConfig.options}; the defaults are
+ * {@link P2P_DEFAULTS}.
+ */
+export interface P2pOptions {
+  // ── membership (SWIM) ──
+  /** Protocol period: each period an agent probes one member. @default 1000 */
+  periodMs: number;
+  /** How long a direct ping waits for its ack before indirect probes are tried. @default 300 */
+  pingTimeoutMs: number;
+  /** Members asked to ping a target that did not answer (`ping-req`). @default 3 */
+  indirectProbes: number;
+  /** Periods a member stays suspect (while being re-probed every period) before it is declared dead. @default 3 */
+  suspicionPeriods: number;
+  /** Suspects re-probed per period on top of the round-robin probe. @default 4 */
+  maxSuspectProbes: number;
+  /** Each membership update rides on `retransmitMult × ⌈log10(n+1)⌉` pings/acks. @default 4 */
+  retransmitMult: number;
+  /** Membership updates carried by one ping or ack. @default 8 */
+  maxPiggyback: number;
+  /** Membership updates waiting to be piggybacked (beyond, the most sent are dropped). @default 512 */
+  maxUpdateBuffer: number;
+  /** Members sent in an answer to `p2p.join` and in a `p2p.sync`. @default 4096 */
+  maxJoinMembers: number;
+  /**
+   * Every this many periods an agent swaps its whole member list with a random member (push-pull anti-entropy:
+   * repairs whatever gossip and piggybacking missed). @default 20
+   */
+  syncPeriods: number;
+  /** With no live member left, re-join the bootstrap agents every this many periods. @default 5 */
+  rejoinPeriods: number;
+  /** How long a dead member is remembered (so that stale news cannot resurrect it). @default 120000 */
+  deadRetentionMs: number;
+  /** Members known at most (alive, suspect and remembered dead). @default 100000 */
+  maxMembers: number;
+  /** An update whose incarnation is more than this above the one known is ignored (a lying neighbour). @default 1000000 */
+  maxIncarnationStep: number;
+  // ── gossip ──
+  /** Neighbours each gossip message is pushed to by every agent that gets it first. @default 4 */
+  gossipFanout: number;
+  /** Hops a gossip message travels at most. @default 8 */
+  gossipMaxHops: number;
+  /** Gossip ids remembered for duplicate suppression. @default 20000 */
+  gossipSeenSize: number;
+  /** How long a gossip id is remembered. @default 300000 */
+  gossipSeenTtlMs: number;
+  /** Timeout of one gossip push. @default 2000 */
+  gossipTimeoutMs: number;
+  // ── overlay, records, search ──
+  /** Overlay neighbours (drawn from live members, replaced when they die). @default 8 */
+  maxNeighbours: number;
+  /**
+   * Home agents per tag (rendezvous hashing over the member list): owners announce their record to the homes of each
+   * of their tags, and searches go to those homes first. 0 = pure neighbour flooding. @default 3
+   */
+  homeReplicas: number;
+  /** Lifetime of an agent's signed service record. @default 600000 */
+  recordTtlMs: number;
+  /** An agent signs (and announces) a fresh record this often; must be below {@link recordTtlMs}. @default 300000 */
+  recordRefreshMs: number;
+  /** Every this many periods an agent announces its record to homes/neighbours that do not have it yet. @default 5 */
+  announcePeriods: number;
+  /** Tolerated clock difference for record and report times. @default 60000 */
+  maxClockSkewMs: number;
+  /** Records cached (LRU). @default 4096 */
+  cacheSize: number;
+  /** How long a record learnt from others is cached (at most until it expires). @default 300000 */
+  cacheTtlMs: number;
+  /** Longest tag value, in characters. @default 64 */
+  maxTagLength: number;
+  /** Agents a search is forwarded to by each agent that cannot answer it. @default 3 */
+  searchFanout: number;
+  /** Hop limit of searches (a caller may ask for less). @default 4 */
+  searchMaxHops: number;
+  /** Time granted per remaining hop to a forwarded search. @default 1000 */
+  searchHopTimeoutMs: number;
+  /** Records returned by one search at most. @default 16 */
+  maxResults: number;
+  /** Search ids remembered for duplicate suppression. @default 20000 */
+  searchSeenSize: number;
+  /** Records whose verified signature is remembered (verification cache). @default 8192 */
+  verifiedCacheSize: number;
+  // ── reputation ──
+  /** Prior successes and failures of the Beta score (a stranger scores priorGood/(priorGood+priorBad)). @default 2 */
+  priorWeight: number;
+  /** Weight of a timeout in the score (a good answer weighs 1). @default 0.5 */
+  timeoutWeight: number;
+  /** Weight of invalid data (forged, expired or malformed) in the score. @default 4 */
+  invalidWeight: number;
+  /** Half-life of behavioural evidence and reports. @default 3600000 */
+  reputationHalfLifeMs: number;
+  /** Most a single report weighs (from a reporter of full standing), in failures. @default 1 */
+  reportWeight: number;
+  /** Cap of the total weight of reports about one agent, in failures. @default 8 */
+  maxReportWeight: number;
+  /**
+   * Reporters known by tenure only (this agent never dealt with them) move a score in proportion to how many they
+   * are: the full `maxReportWeight` takes this fraction of the live members (at least 3, at most
+   * `maxReportersPerSubject`), so a group of old
+   * identities smaller than that cannot sink an honest agent in the eyes of strangers. @default 0.1
+   */
+  reportQuorum: number;
+  /**
+   * Reports kept per subject (one per reporter; beyond, those of lower standing are dropped). Also the most
+   * reporters a quorum needs. @default 128
+   */
+  maxReportersPerSubject: number;
+  /** Subjects one reporter may report within a half-life before its reports are ignored. @default 16 */
+  maxReportsPerReporter: number;
+  /** Good answers from a reporter that give it full standing (each gives `1/confidenceInteractions`). @default 4 */
+  confidenceInteractions: number;
+  /**
+   * Membership age at which a reporter known by tenure only reaches full standing (it rises as
+   * `(age / tenureFullMs)²`, so fresh identities weigh ~0): what an identity must wait before its word counts
+   * with strangers. @default 86400000 (a day)
+   */
+  tenureFullMs: number;
+  /** An agent reports the same subject again only after this long. @default 600000 */
+  reportCooldownMs: number;
+  /** Consecutive unanswered searches (from a member that answers pings) before it is reported unresponsive. @default 3 */
+  unresponsiveAfter: number;
+  /** Hops of a misbehaviour report. @default 6 */
+  reportMaxHops: number;
+  /** Reputation table entries at most. @default 100000 */
+  maxReputationEntries: number;
+}
+
+/** The defaults of {@link P2pOptions}. */
+export const P2P_DEFAULTS: Readonly<P2pOptions> = Object.freeze({
+  periodMs: 1000,
+  pingTimeoutMs: 300,
+  indirectProbes: 3,
+  suspicionPeriods: 3,
+  maxSuspectProbes: 4,
+  retransmitMult: 4,
+  maxPiggyback: 8,
+  maxUpdateBuffer: 512,
+  maxJoinMembers: 4096,
+  syncPeriods: 20,
+  rejoinPeriods: 5,
+  deadRetentionMs: 120_000,
+  maxMembers: 100_000,
+  maxIncarnationStep: 1_000_000,
+  gossipFanout: 4,
+  gossipMaxHops: 8,
+  gossipSeenSize: 20_000,
+  gossipSeenTtlMs: 300_000,
+  gossipTimeoutMs: 2000,
+  maxNeighbours: 8,
+  homeReplicas: 3,
+  recordTtlMs: 600_000,
+  recordRefreshMs: 300_000,
+  announcePeriods: 5,
+  maxClockSkewMs: 60_000,
+  cacheSize: 4096,
+  cacheTtlMs: 300_000,
+  maxTagLength: 64,
+  searchFanout: 3,
+  searchMaxHops: 4,
+  searchHopTimeoutMs: 1000,
+  maxResults: 16,
+  searchSeenSize: 20_000,
+  verifiedCacheSize: 8192,
+  priorWeight: 2,
+  timeoutWeight: 0.5,
+  invalidWeight: 4,
+  reputationHalfLifeMs: 3_600_000,
+  reportWeight: 1,
+  maxReportWeight: 8,
+  reportQuorum: 0.1,
+  maxReportersPerSubject: 128,
+  maxReportsPerReporter: 16,
+  confidenceInteractions: 4,
+  tenureFullMs: 86_400_000,
+  reportCooldownMs: 600_000,
+  unresponsiveAfter: 3,
+  reportMaxHops: 6,
+  maxReputationEntries: 100_000,
+});
+
+/** Options that may be 0 (the others must be ≥ 1). */
+const MAY_BE_ZERO = new Set<keyof P2pOptions>([
+  "indirectProbes",
+  "homeReplicas",
+  "maxSuspectProbes",
+  "maxPiggyback",
+]);
+/** Options that are fractions or weights (any finite number ≥ 0), not integers. */
+const REALS = new Set<keyof P2pOptions>([
+  "priorWeight",
+  "timeoutWeight",
+  "invalidWeight",
+  "reportWeight",
+  "maxReportWeight",
+  "reportQuorum",
+  "confidenceInteractions",
+]);
+
+/** The defaults overridden by `options`; throws `InvalidArgumentError` naming the first bad option. */
+export function resolveOptions(options: Partial<P2pOptions> = {}): P2pOptions {
+  const out = { ...P2P_DEFAULTS } as P2pOptions;
+  for (const [key, value] of Object.entries(options) as [keyof P2pOptions, unknown][]) {
+    if (!(key in P2P_DEFAULTS)) throw new InvalidArgumentError(`options.${key}`, "unknown option");
+    if (value === undefined) continue;
+    const real = REALS.has(key);
+    const min = MAY_BE_ZERO.has(key) || real ? 0 : 1;
+    if (
+      typeof value !== "number" ||
+      !Number.isFinite(value) ||
+      value < min ||
+      (!real && !Number.isInteger(value))
+    ) {
+      throw new InvalidArgumentError(
+        `options.${key}`,
+        `expected ${real ? "a number" : "an integer"} ≥ ${min}, got ${String(value)}`,
+      );
+    }
+    out[key] = value;
+  }
+  if (out.pingTimeoutMs >= out.periodMs) {
+    throw new InvalidArgumentError("options.pingTimeoutMs", "must be less than options.periodMs");
+  }
+  if (out.recordRefreshMs >= out.recordTtlMs) {
+    throw new InvalidArgumentError("options.recordRefreshMs", "must be less than options.recordTtlMs");
+  }
+  if (out.reportQuorum > 1) throw new InvalidArgumentError("options.reportQuorum", "must be at most 1");
+  return out;
+}

@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { P2P_DEFAULTS, P2pAgent, resolveOptions, SimNetwork } from "../../src/p2p/index.js";
+import { FAST, signerFor, simAgents, startMesh } from "./sim-agents.js";
+
+const PERIOD = FAST.periodMs!;
+
+describe("p2p agent", () => {
+  test("agent — every limit is an option with a default; bad values are refused naming the option", () => {
+    const o = resolveOptions();
+    assert.deepEqual(o, { ...P2P_DEFAULTS });
+    assert.equal(o.gossipFanout, 4);
+    assert.equal(o.searchMaxHops, 4);
+    assert.equal(o.cacheSize, 4096);
+    const bad: [Record<string, unknown>, RegExp][] = [
+      [{ gossipFanout: 0 }, /options\.gossipFanout/],
+      [{ cacheSize: 1.5 }, /options\.cacheSize/],
+      [{ periodMs: -1 }, /options\.periodMs/],
+      [{ nope: 1 }, /options\.nope.*unknown option/],
+      [{ pingTimeoutMs: 1000, periodMs: 1000 }, /options\.pingTimeoutMs/],
+      [{ recordRefreshMs: 600_000 }, /options\.recordRefreshMs/],
+      [{ reportQuorum: 2 }, /options\.reportQuorum/],
+    ];
+    for (const [options, message] of bad) {
+      assert.throws(
+        () => resolveOptions(options),
+        { code: "RMB_ERR_INVALID_ARGUMENT", message },
+        JSON.stringify(options),
+      );
+    }
+    assert.equal(resolveOptions({ homeReplicas: 0 }).homeReplicas, 0);
+  });
+
+  test("agent — the constructor checks transport, signer, keys, bootstrap and tags", () => {
+    const net = new SimNetwork();
+    const base = {
+      transport: net.transport(1),
+      signer: signerFor(1),
+      keys: { publicKeyOf: () => undefined },
+    };
+    assert.throws(() => new P2pAgent({ ...base, bootstrap: [0] }), /invalid argument 'bootstrap'/);
+    assert.throws(() => new P2pAgent({ ...base, tags: { category: "" } }), /invalid argument 'tags'/);
+    assert.throws(
+      () => new P2pAgent({ ...base, tags: { category: "a", colour: "red" } as never }),
+      /invalid argument 'tags'/,
+    );
+    assert.throws(
+      () => new P2pAgent({ ...base, transport: net.transport(0) }),
+      /invalid argument 'transport'/,
+    );
+    assert.throws(() => new P2pAgent({ ...base, options: { gossipFanout: -1 } }), /options\.gossipFanout/);
+    const agent = new P2pAgent({ ...base, tags: { category: "Barber" } });
+    assert.equal(agent.record(), undefined, "signed at start");
+    assert.throws(() => agent.report(1, "invalid"), /invalid argument 'subject'/);
+    assert.throws(() => agent.report(2, "rude" as never), /invalid argument 'reason'/);
+  });
+
+  test("agent — emits member events, signs and refreshes its record, re-announces new tags", async () => {
+    const sim = simAgents({ loss: 0 }, { ...FAST, recordTtlMs: 4000, recordRefreshMs: 2000 });
+    const agents = await startMesh(sim, 6, (t) => ({ category: `cat-${t}` }));
+    assert.ok(
+      sim.events.some(
+        (e) =>
+          e.observer === 1 && e.event.type === "member" && e.event.twin === 6 && e.event.state === "alive",
+      ),
+    );
+    const a = agents[2]!;
+    const first = a.record()!;
+    assert.equal(first.twin, 3);
+    assert.deepEqual(first.tags, { category: "cat-3" });
+    await sim.net.run(2500);
+    const second = a.record()!;
+    assert.ok(second.issuedAt > first.issuedAt, "re-signed before it expires");
+    a.setTags({ category: "Barber", location: "Ghent" });
+    assert.deepEqual(a.record()!.tags, { category: "barber", location: "ghent" });
+    let found: number[] = [];
+    void agents[0]!.search({ category: "barber", location: "ghent" }).then((r) => {
+      found = r.results.map((x) => x.twin);
+    });
+    await sim.net.run(10 * PERIOD);
+    assert.deepEqual(found, [3]);
+    a.setTags(undefined);
+    assert.equal(a.record(), undefined);
+    sim.stopAll();
+  });
+
+  test("agent — report() files a signed report once per cooldown and it spreads", async () => {
+    const sim = simAgents({ loss: 0 });
+    const agents = await startMesh(sim, 6);
+    assert.equal(agents[0]!.report(4, "unresponsive"), true);
+    assert.equal(agents[0]!.report(4, "unresponsive"), false, "cooldown");
+    await sim.net.run(5 * PERIOD);
+    for (const a of agents.slice(1)) {
+      if (a.twin === 4) continue;
+      assert.ok(
+        sim.events.some(
+          (e) =>
+            e.observer === a.twin && e.event.type === "report" && e.event.reporter === 1 && e.event.accepted,
+        ),
+        `twin ${a.twin} got the report`,
+      );
+      assert.equal(a.reputationOf(4).reporters, 1);
+    }
+    assert.equal(agents[0]!.stats().reports.filed, 1);
+    sim.stopAll();
+  });
+});

@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { P2pAgent } from "../../src/p2p/index.js";
+import { FAST, simAgents, startMesh } from "./sim-agents.js";
+
+const PERIOD = FAST.periodMs!;
+const liveIds = (a: P2pAgent): number[] => a.members().map((m) => m.twin);
+
+describe("p2p membership (SWIM)", () => {
+  test("membership — agents that join one bootstrap agent all learn each other", async () => {
+    const sim = simAgents({ loss: 0.05 });
+    const agents = await startMesh(sim, 12);
+    for (const a of agents) {
+      assert.equal(a.members().length, 11);
+      assert.ok(a.members().every((m) => m.state === "alive"));
+    }
+    sim.stopAll();
+  });
+
+  test("membership — a crashed agent is suspected, declared dead within 10 periods, and leaves every contact list", async () => {
+    const sim = simAgents({ loss: 0.05 });
+    const agents = await startMesh(sim, 12);
+    await sim.net.run(20 * PERIOD);
+    sim.events.length = 0;
+    const victim = agents[5]!;
+    victim.stop();
+    sim.net.kill(victim.twin);
+    const killedAt = sim.net.now;
+    const others = agents.filter((a) => a !== victim);
+    const gone = await sim.net.runUntil(
+      () => others.every((a) => !liveIds(a).includes(victim.twin)),
+      30 * PERIOD,
+      50,
+    );
+    assert.ok(gone, "every agent removed it");
+    assert.ok(
+      sim.net.now - killedAt <= 10 * PERIOD,
+      `within 10 periods (took ${(sim.net.now - killedAt) / PERIOD})`,
+    );
+    const about = sim.events.filter((e) => e.event.type === "member" && e.event.twin === victim.twin);
+    const suspected = about.findIndex((e) => e.event.type === "member" && e.event.state === "suspect");
+    const dead = about.findIndex((e) => e.event.type === "member" && e.event.state === "dead");
+    assert.ok(suspected >= 0 && dead > suspected, "suspect before dead");
+    assert.ok(
+      about.some((e) => e.event.type === "member" && e.event.cause === "suspicion-timeout"),
+      "somebody declared it after its own suspicion timed out",
+    );
+    for (const a of others) assert.equal(a.member(victim.twin)?.state, "dead");
+    sim.stopAll();
+  });
+
+  test("membership — a live agent cut off for less than the suspicion timeout refutes and is never declared dead", async () => {
+    const sim = simAgents({ loss: 0 });
+    const agents = await startMesh(sim, 8);
+    await sim.net.run(10 * PERIOD);
+    sim.events.length = 0;
+    const target = agents[3]!;
+    const before = target.incarnation;
+    // Cut off long enough to be probed and suspected (every agent probes it within a few periods), not declared.
+    sim.net.partition([target.twin]);
+    const suspected = await sim.net.runUntil(
+      () => agents.some((a) => a !== target && a.member(target.twin)?.state === "suspect"),
+      20 * PERIOD,
+      10,
+    );
+    assert.ok(suspected, "suspected while cut off");
+    sim.net.heal();
+    await sim.net.run(15 * PERIOD);
+    assert.ok(target.incarnation > before, "it raised its incarnation to refute the suspicion");
+    for (const a of agents) if (a !== target) assert.equal(a.member(target.twin)?.state, "alive");
+    assert.ok(
+      !sim.events.some(
+        (e) => e.event.type === "member" && e.event.twin === target.twin && e.event.state === "dead",
+      ),
+      "no false death",
+    );
+    assert.ok(target.stats().membership.refutations >= 1);
+    sim.stopAll();
+  });
+
+  test("membership — a crashed agent that restarts comes back with a higher incarnation and is alive for everyone", async () => {
+    const sim = simAgents({ loss: 0.05 });
+    const agents = await startMesh(sim, 10);
+    const victim = agents[4]!;
+    victim.stop();
+    sim.net.kill(victim.twin);
+    const others = agents.filter((a) => a !== victim);
+    assert.ok(
+      await sim.net.runUntil(() => others.every((a) => a.member(victim.twin)?.state === "dead"), 40 * PERIOD),
+    );
+    const deadInc = others[0]!.member(victim.twin)!.incarnation;
+    sim.net.revive(victim.twin);
+    const back = sim.make(victim.twin, { bootstrap: [2, 3] }); // a fresh process: incarnation 0, no members
+    void back.start();
+    const alive = await sim.net.runUntil(
+      () => others.every((a) => a.member(victim.twin)?.state === "alive") && back.members().length === 9,
+      20 * PERIOD,
+    );
+    assert.ok(alive, "alive again in every contact list");
+    assert.ok(back.incarnation > deadInc, "with an incarnation above the one it died with");
+    sim.stopAll();
+  });
+
+  test("membership — an agent isolated long enough to be declared dead comes back when the partition heals", async () => {
+    const sim = simAgents({ loss: 0 });
+    const agents = await startMesh(sim, 8);
+    const lonely = agents[6]!;
+    const others = agents.filter((a) => a !== lonely);
+    sim.net.partition([lonely.twin]);
+    assert.ok(
+      await sim.net.runUntil(() => others.every((a) => a.member(lonely.twin)?.state === "dead"), 40 * PERIOD),
+    );
+    assert.ok(
+      await sim.net.runUntil(() => lonely.members().length === 0, 40 * PERIOD),
+      "it lost everybody too",
+    );
+    sim.net.heal();
+    const healed = await sim.net.runUntil(
+      () => others.every((a) => a.member(lonely.twin)?.state === "alive") && lonely.members().length === 7,
+      30 * PERIOD,
+    );
+    assert.ok(healed, "it re-joined through its bootstrap agent and everybody re-added it");
+    sim.stopAll();
+  });
+
+  test("membership — at 5 % loss, false suspicions stay far below 1 % of probes and nobody is falsely declared dead", async () => {
+    const sim = simAgents({ loss: 0.05, seed: 11 });
+    const agents = await startMesh(sim, 16);
+    const probes0 = agents.reduce((n, a) => n + a.stats().membership.probes, 0);
+    sim.events.length = 0;
+    await sim.net.run(300 * PERIOD);
+    const probes = agents.reduce((n, a) => n + a.stats().membership.probes, 0) - probes0;
+    const suspicions = sim.events.filter(
+      (e) => e.event.type === "member" && e.event.state === "suspect" && e.event.cause === "probe",
+    ).length;
+    const deaths = sim.events.filter((e) => e.event.type === "member" && e.event.state === "dead").length;
+    assert.ok(probes > 4000, `${probes} probes`);
+    assert.ok(suspicions / probes < 0.01, `${suspicions} suspicions in ${probes} probes`);
+    assert.equal(deaths, 0);
+    sim.stopAll();
+  });
+
+  test("membership — maxMembers bounds the contact list", async () => {
+    const sim = simAgents({ loss: 0 });
+    const agents = await startMesh(sim, 6);
+    const small = sim.make(7, { bootstrap: [1], options: { maxMembers: 3 } });
+    void small.start();
+    await sim.net.run(30 * PERIOD);
+    assert.equal(small.members().length, 3);
+    assert.ok(
+      agents.every((a) => a.member(7)?.state === "alive"),
+      "the others still know it",
+    );
+    sim.stopAll();
+  });
+});

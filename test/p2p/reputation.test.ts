@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { resolveOptions, SimNetwork } from "../../src/p2p/index.js";
+import { ReputationTable } from "../../src/p2p/reputation.js";
+
+const MIN = 60_000;
+
+/** A table on a virtual clock; `tenure` says how long each twin has been a member (0 = fresh). */
+function table(tenure: Map<number, number> = new Map(), members = 100, extra: Record<string, number> = {}) {
+  const net = new SimNetwork();
+  const o = resolveOptions({ tenureFullMs: 10 * MIN, ...extra });
+  const t = new ReputationTable(
+    o,
+    net.clock,
+    (twin) => tenure.get(twin) ?? 0,
+    () => members,
+  );
+  return { t, net, o };
+}
+
+describe("p2p reputation", () => {
+  test("reputation — a stranger scores 0.5; good answers raise, timeouts lower a little, invalid data a lot", () => {
+    const { t } = table();
+    assert.equal(t.score(5), 0.5);
+    for (let i = 0; i < 4; i++) t.record(5, "good");
+    assert.ok(t.score(5) > 0.7);
+    t.record(6, "timeout");
+    const afterTimeout = t.score(6);
+    assert.ok(afterTimeout < 0.5 && afterTimeout > 0.4, `${afterTimeout}`);
+    t.record(7, "invalid");
+    assert.ok(t.score(7) < 0.3, `${t.score(7)}`);
+  });
+
+  test("reputation — evidence decays with the half-life", async () => {
+    const { t, net, o } = table();
+    t.record(5, "invalid");
+    const low = t.score(5);
+    await net.run(o.reputationHalfLifeMs * 4);
+    assert.ok(t.score(5) > low + 0.15, `${low} → ${t.score(5)}`);
+  });
+
+  test("reputation — twenty fresh identities reporting an honest agent do not move its score", () => {
+    const { t } = table();
+    for (let r = 100; r < 120; r++) assert.equal(t.addReport(r, 5, "invalid", 0), true);
+    assert.equal(t.view(5).reporters, 20);
+    assert.ok(t.score(5) > 0.49, `${t.score(5)}`);
+    assert.equal(t.standing(100), 0);
+  });
+
+  test("reputation — reporters this agent dealt with weigh by their standing; several are needed to move a score much", () => {
+    const { t } = table();
+    for (const r of [10, 11, 12, 13]) for (let i = 0; i < 4; i++) t.record(r, "good");
+    assert.equal(t.standing(10), 1);
+    t.addReport(10, 5, "invalid", 0);
+    const one = t.score(5);
+    assert.ok(one < 0.5 && one > 0.38, `one report: ${one}`);
+    for (const r of [11, 12, 13]) t.addReport(r, 5, "invalid", 0);
+    assert.ok(t.score(5) < 0.3, `four reports: ${t.score(5)}`);
+    // Own experience with the subject comes first: reports then count a quarter.
+    for (let i = 0; i < 4; i++) t.record(6, "good");
+    for (const r of [10, 11, 12, 13]) t.addReport(r, 6, "invalid", 0);
+    assert.ok(t.score(6) > 0.6, `${t.score(6)}`);
+  });
+
+  test("reputation — a reporter that misbehaved towards us, or reports too many agents, has no standing", () => {
+    const { t, o } = table();
+    for (let i = 0; i < 4; i++) t.record(10, "good");
+    t.record(10, "invalid");
+    t.record(10, "invalid");
+    assert.equal(t.standing(10), 0);
+    for (let i = 0; i < 4; i++) t.record(11, "good");
+    for (let s = 200; s < 200 + o.maxReportsPerReporter + 1; s++) t.addReport(11, s, "invalid", 0);
+    assert.equal(t.standing(11), 0, "a reporter of everybody is ignored");
+    assert.equal(t.score(200), 0.5);
+  });
+
+  test("reputation — old members known by tenure only count as a quorum: a small group cannot sink an honest agent", () => {
+    const tenure = new Map<number, number>();
+    for (let r = 100; r < 200; r++) tenure.set(r, 20 * MIN);
+    const { t } = table(tenure, 1000); // quorum: 10 % of 1000 members = 100 reporters
+    for (let r = 100; r < 120; r++) t.addReport(r, 5, "invalid", 0);
+    const twenty = t.score(5);
+    assert.ok(twenty > 0.35, `20 of 1000 (${twenty})`);
+    for (let r = 120; r < 200; r++) t.addReport(r, 5, "invalid", 0);
+    assert.ok(t.score(5) < 0.2, `100 of 1000 (${t.score(5)})`);
+  });
+
+  test("reputation — a report keeps the weight its reporter had when it arrived; reports about oneself are ignored", () => {
+    const tenure = new Map<number, number>([[100, 0]]);
+    const { t } = table(tenure, 3);
+    t.addReport(100, 5, "invalid", 0);
+    tenure.set(100, 60 * MIN); // it ages afterwards
+    assert.equal(t.score(5), 0.5, "a report filed while fresh stays weightless");
+    assert.equal(t.addReport(5, 5, "invalid", 0), false);
+    assert.equal(t.addReport(7, 5, "invalid", 10 * MIN), false, "from the future");
+  });
+
+  test("reputation — at most maxReportersPerSubject reports are kept per subject, those of most standing", () => {
+    const { t } = table(new Map(), 100, { maxReportersPerSubject: 4 });
+    for (const r of [10, 11]) for (let i = 0; i < 4; i++) t.record(r, "good");
+    for (let r = 100; r < 110; r++) t.addReport(r, 5, "invalid", 0);
+    t.addReport(10, 5, "invalid", 0);
+    t.addReport(11, 5, "invalid", 0);
+    assert.equal(t.view(5).reporters, 4);
+    assert.ok(t.view(5).reportWeight >= 2, "the two reporters with standing were kept");
+  });
+});

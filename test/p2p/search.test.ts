@@ -1,0 +1,225 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { type AgentTransport, type ServiceTags, signRecord } from "../../src/p2p/index.js";
+import { RecordCache } from "../../src/p2p/record-cache.js";
+import { normalizeQuery } from "../../src/p2p/records.js";
+import { FAST, signerFor, simAgents, startMesh } from "./sim-agents.js";
+
+const PERIOD = FAST.periodMs!;
+const tagsOf = (t: number): ServiceTags => ({
+  category: t % 2 === 0 ? "compute" : "storage",
+  name: `svc-${t}`,
+  location: `city-${t % 3}`,
+});
+
+async function settle<T>(sim: ReturnType<typeof simAgents>, p: Promise<T>): Promise<T> {
+  let done = false;
+  const out = p.finally(() => {
+    done = true;
+  });
+  await sim.net.runUntil(() => done, 60_000, 10);
+  return out;
+}
+
+/** A transport whose agent answers searches with a record of twin 1 signed by the wrong key. */
+function forging(inner: AgentTransport, now: () => number): AgentTransport {
+  return {
+    self: inner.self,
+    request: (...args) => inner.request(...args),
+    serve(command, handler) {
+      if (command !== "p2p.search") return inner.serve(command, handler);
+      return inner.serve(command, (_from, body) => {
+        const q = (body as { q: string }).q;
+        const rec = signRecord(signerFor(inner.self), 1, { category: q }, now(), 60_000);
+        return { r: [{ rec, rep: 1 }], d: 0 };
+      });
+    },
+  };
+}
+
+describe("p2p search", () => {
+  test("search — every agent finds every unique tag, through the tag's home agents, within 4 hops", async () => {
+    const sim = simAgents({ loss: 0.05 });
+    const agents = await startMesh(sim, 16, tagsOf);
+    await sim.net.run(5 * PERIOD);
+    for (const asker of agents) {
+      const wanted = 1 + ((asker.twin + 4) % 16);
+      const res = await settle(sim, asker.search(`SVC-${wanted}`));
+      assert.deepEqual(
+        res.results.map((r) => r.twin),
+        [wanted],
+        `twin ${asker.twin} looking for svc-${wanted}`,
+      );
+      assert.ok(res.hops !== undefined && res.hops <= 4);
+      assert.equal(res.results[0]!.record.tags.name, `svc-${wanted}`);
+    }
+    const gpu = await settle(sim, agents[0]!.search({ category: "compute", location: "city-1" }));
+    assert.ok(gpu.results.length > 0);
+    assert.ok(gpu.results.every((r) => r.tags.category === "compute" && r.tags.location === "city-1"));
+    const two = await settle(sim, agents[0]!.search("compute", { limit: 2 }));
+    assert.equal(two.results.length, 2, "limit bounds the results (maxResults the default)");
+    const none = await settle(sim, agents[0]!.search("no-such-tag"));
+    assert.deepEqual(none.results, []);
+    assert.equal(none.hops, undefined);
+    sim.stopAll();
+  });
+
+  test("search — answers are cached by every agent on the way back, and cache entries expire", async () => {
+    // A line A(1) → B(2) → C(3) → D(4): neighbour flooding only, one neighbour each (the bootstrap agent).
+    const sim = simAgents({ loss: 0 }, { ...FAST, homeReplicas: 0, maxNeighbours: 1, cacheTtlMs: 3000 });
+    const boot: Record<number, number[]> = { 1: [2], 2: [3], 3: [4], 4: [3] };
+    const agents = [1, 2, 3, 4].map((t) =>
+      sim.make(t, {
+        bootstrap: boot[t]!,
+        ...(t === 4 ? { tags: { category: "barber", name: "dora" } } : {}),
+      }),
+    );
+    for (const a of agents) void a.start();
+    await sim.net.run(4 * PERIOD);
+    const [a, b, c] = agents as [(typeof agents)[0], (typeof agents)[0], (typeof agents)[0]];
+    assert.deepEqual(a.neighbours(), [2]);
+    assert.deepEqual(b.neighbours(), [3]);
+    // D announced its record to its neighbour C only.
+    assert.equal((await settle(sim, c.search("dora", { maxHops: 0 }))).results.length, 1);
+    assert.equal(
+      (await settle(sim, b.search("dora", { maxHops: 0 }))).results.length,
+      0,
+      "B does not have it yet",
+    );
+    const res = await settle(sim, a.search("dora"));
+    assert.deepEqual(
+      res.results.map((r) => r.twin),
+      [4],
+    );
+    assert.equal(res.hops, 2, "A → B → C (C answered from its cache)");
+    assert.ok(res.fromCache);
+    const atB = await settle(sim, b.search("dora", { maxHops: 0 }));
+    assert.equal(atB.results.length, 1, "B cached the answer on its way back");
+    assert.equal(atB.hops, 0);
+    assert.equal((await settle(sim, a.search("dora", { maxHops: 0 }))).results.length, 1, "and so did A");
+    await sim.net.run(3500);
+    assert.equal(
+      (await settle(sim, b.search("dora", { maxHops: 0 }))).results.length,
+      0,
+      "gone after cacheTtlMs",
+    );
+    sim.stopAll();
+  });
+
+  test("search — the record cache is bounded (LRU) and indexed by tag", () => {
+    const cache = new RecordCache(2, 10_000);
+    const rec = (t: number, category: string) => signRecord(signerFor(t), t, { category }, 0, 60_000);
+    cache.put(rec(1, "a"), 0);
+    cache.put(rec(2, "a"), 0);
+    assert.equal(cache.find(normalizeQuery("a"), 1, 10).length, 2);
+    cache.find(normalizeQuery("a"), 1, 1); // touches one of them
+    cache.put(rec(3, "b"), 0);
+    assert.equal(cache.size, 2);
+    assert.equal(cache.find(normalizeQuery("a"), 1, 10).length, 1);
+    assert.equal(cache.find(normalizeQuery("b"), 1, 10).length, 1);
+    assert.equal(cache.find(normalizeQuery("b"), 10_001, 10).length, 0, "expired");
+    assert.equal(cache.size, 1);
+    const newer = signRecord(signerFor(1), 1, { category: "c" }, 5, 60_000);
+    cache.put(newer, 6);
+    cache.put(rec(1, "a"), 6);
+    assert.equal(cache.get(1, 7)?.tags.category, "c", "an older record does not replace a newer one");
+  });
+
+  test("search — a forged answer is dropped, costs its sender reputation and is reported", async () => {
+    const sim = simAgents({ loss: 0 }, { ...FAST, homeReplicas: 0, maxNeighbours: 1 });
+    const now = () => sim.net.now;
+    const asker = sim.make(1, { bootstrap: [2] });
+    const liar = sim.make(2, { bootstrap: [3], wrap: (t) => forging(t, now) });
+    const owner = sim.make(3, { bootstrap: [2], tags: { category: "barber" } });
+    for (const a of [asker, liar, owner]) void a.start();
+    await sim.net.run(4 * PERIOD);
+    assert.deepEqual(asker.neighbours(), [2]);
+    const res = await settle(sim, asker.search("barber"));
+    assert.deepEqual(res.results, [], "the forged record is not returned");
+    await sim.net.run(PERIOD);
+    const view = asker.reputationOf(2);
+    assert.ok(view.score < 0.4, `the liar's score dropped (${view.score})`);
+    assert.ok(
+      sim.events.some(
+        (e) =>
+          e.observer === 1 &&
+          e.event.type === "misbehaviour" &&
+          e.event.twin === 2 &&
+          e.event.outcome === "invalid",
+      ),
+    );
+    assert.ok(
+      sim.events.some((e) => e.observer === 3 && e.event.type === "report" && e.event.subject === 2),
+      "the asker's report reached the owner",
+    );
+    // The owner is found directly; results are filtered by the asker's view.
+    const direct = await settle(sim, owner.search("barber"));
+    assert.equal(direct.results[0]?.twin, 3);
+    assert.equal(direct.results[0]?.reputation, 1);
+    assert.equal(direct.hops, 0);
+    sim.stopAll();
+  });
+
+  test("search — results carry the asker's view of reputation, and minReputation filters them", async () => {
+    const sim = simAgents({ loss: 0 }, { ...FAST, homeReplicas: 0, maxNeighbours: 2 });
+    const now = () => sim.net.now;
+    const asker = sim.make(1, { bootstrap: [2, 3] });
+    const liar = sim.make(2, {
+      bootstrap: [1, 3],
+      tags: { category: "barber" },
+      wrap: (t) => forging(t, now),
+    });
+    const honest = sim.make(3, { bootstrap: [1, 2], tags: { category: "barber" } });
+    for (const a of [asker, liar, honest]) void a.start();
+    await sim.net.run(4 * PERIOD);
+    const both = await settle(sim, asker.search("barber", { maxHops: 0 }));
+    assert.deepEqual(
+      both.results.map((r) => r.twin).sort(),
+      [2, 3],
+      "both announced their records to the asker",
+    );
+    await settle(sim, asker.search("dentist")); // the liar answers with a forged record
+    const scored = await settle(sim, asker.search("barber", { maxHops: 0 }));
+    const byTwin = new Map(scored.results.map((r) => [r.twin, r.reputation]));
+    assert.ok(byTwin.get(2)! < 0.4 && byTwin.get(3)! >= 0.5, JSON.stringify([...byTwin]));
+    const filtered = await settle(sim, asker.search("barber", { maxHops: 0, minReputation: 0.45 }));
+    assert.deepEqual(
+      filtered.results.map((r) => r.twin),
+      [3],
+    );
+    sim.stopAll();
+  });
+
+  test("search — hop limits: maxHops 0 only looks here; bad arguments are refused", async () => {
+    const sim = simAgents({ loss: 0 });
+    const agents = await startMesh(sim, 4, tagsOf);
+    const a = agents[0]!;
+    const sent = a.stats().search.sent;
+    const local = await settle(sim, a.search("no-such-tag", { maxHops: 0 }));
+    assert.deepEqual(local.results, []);
+    assert.equal(a.stats().search.sent, sent, "maxHops 0 sends nothing");
+    await settle(sim, a.search("no-such-tag", { maxHops: 1 }));
+    assert.ok(a.stats().search.sent > sent);
+    await assert.rejects(a.search("x", { maxHops: 5 }), { code: "RMB_ERR_INVALID_ARGUMENT" });
+    await assert.rejects(a.search("", {}), { code: "RMB_ERR_INVALID_ARGUMENT" });
+    await assert.rejects(a.search("x", { minReputation: 2 }), { code: "RMB_ERR_INVALID_ARGUMENT" });
+    await assert.rejects(a.search("x", { limit: 0 }), { code: "RMB_ERR_INVALID_ARGUMENT" });
+    a.stop();
+    await assert.rejects(a.search("x"), { code: "RMB_ERR_P2P_STOPPED" });
+    sim.stopAll();
+  });
+
+  test("search — a dead agent's records are dropped from caches and results", async () => {
+    const sim = simAgents({ loss: 0 });
+    const agents = await startMesh(sim, 8, tagsOf);
+    await sim.net.run(5 * PERIOD);
+    const asker = agents[0]!;
+    assert.equal((await settle(sim, asker.search("svc-6"))).results[0]?.twin, 6);
+    agents[5]!.stop();
+    sim.net.kill(6);
+    assert.ok(await sim.net.runUntil(() => asker.member(6)?.state === "dead", 30 * PERIOD));
+    const after = await settle(sim, asker.search("svc-6"));
+    assert.deepEqual(after.results, []);
+    sim.stopAll();
+  });
+});
