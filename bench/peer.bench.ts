@@ -1,19 +1,7 @@
-/**
- * Benchmark of the peer gateway: round trips client → Redis → peer A → relay → peer B → Redis → echo service →
- * back, every envelope signed and encrypted, with several requests outstanding; per key type. In the same run it
- * measures the crypto alone (encrypt + sign + verify + decrypt of one message, as the peers do it) and reports the
- * round-trip rate as a share of that ceiling (a round trip is two messages).
- *
- * Processes: redis-server, `rmb relay`, two `rmb peer` (each its own process, as deployed); the client and the echo
- * service run here. Usage: `npm run bench:peer` (env BENCH_SECONDS, BENCH_OUTSTANDING, BENCH_KEYS=ed25519|sr25519,
- * BENCH_NODE_FLAGS for the spawned processes, e.g. "--cpu-prof").
- */
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { E2eCipher } from "../src/crypto/index.js";
 import { KeyType, loadIdentity } from "../src/identity/index.js";

@@ -127,9 +127,9 @@ async function main(): Promise<void> {
   const rssEnd = pids.map(([, pid]) => rssKiB(pid));
   counts.lost = counts.sent - counts.answered - counts.errored;
   console.log("\n| process | RSS start (MiB) | RSS end (MiB) |\n|---|---:|---:|");
-  pids.forEach(([name], i) =>
-    console.log(`| ${name} | ${(rssStart[i]! / 1024).toFixed(1)} | ${(rssEnd[i]! / 1024).toFixed(1)} |`),
-  );
+  pids.forEach(([name], i) => {
+    console.log(`| ${name} | ${(rssStart[i]! / 1024).toFixed(1)} | ${(rssEnd[i]! / 1024).toFixed(1)} |`);
+  });
   console.log(`\ncounts: ${JSON.stringify(counts)}`);
   await echo.stop();
   await behindA.close();

@@ -72,6 +72,11 @@ export interface RelayOptions {
   federationUrls?: Record<string, string>;
   /** Envelopes being federated at once by this process (rmb-rs: 100 consumers × 4). @default 64 */
   federationConcurrency?: number;
+  /**
+   * Most envelopes waiting in the federation queue (shared by the processes of one Redis); beyond it, the sender of a
+   * request gets an error envelope instead of the queue growing without bound. @default 100000
+   */
+  federationQueueLength?: number;
   /** Timeout of one `POST /` to another relay, in ms (rmb-rs: 3 s). @default 3000 */
   federationTimeout?: number;
   /** Pause before an envelope whose relays were all unreachable is tried again, in ms. @default 3000 */
@@ -131,6 +136,7 @@ export interface ResolvedRelayOptions {
   redisPrefix: string;
   federationUrls: Record<string, string>;
   federationConcurrency: number;
+  federationQueueLength: number;
   federationTimeout: number;
   federationRetryDelay: number;
   rankerPeriod: number;
@@ -152,6 +158,7 @@ export const RELAY_DEFAULTS = {
   maxInFlight: 64,
   redisPrefix: "rmb",
   federationConcurrency: 64,
+  federationQueueLength: 100_000,
   federationTimeout: 3000,
   federationRetryDelay: 3000,
   rankerPeriod: 3600,
@@ -169,6 +176,7 @@ type IntOption =
   | "maxQueuedBytes"
   | "maxInFlight"
   | "federationConcurrency"
+  | "federationQueueLength"
   | "federationTimeout"
   | "federationRetryDelay"
   | "rankerPeriod"
@@ -273,6 +281,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     redisPrefix,
     federationUrls: { ...federationUrls },
     federationConcurrency: int("federationConcurrency"),
+    federationQueueLength: int("federationQueueLength"),
     federationTimeout: int("federationTimeout"),
     federationRetryDelay: int("federationRetryDelay"),
     rankerPeriod: int("rankerPeriod"),

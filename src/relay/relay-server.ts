@@ -97,10 +97,12 @@ export class RelayServer {
         clock: o.clock,
         onDrop,
         federationRetryDelay: o.federationRetryDelay,
+        federationQueueLength: o.federationQueueLength,
       });
       this.#store = this.#redis.store;
     }
-    this.#federation = this.#redis?.federation ?? new MemoryFederationQueue(o.federationRetryDelay);
+    this.#federation =
+      this.#redis?.federation ?? new MemoryFederationQueue(o.federationRetryDelay, o.federationQueueLength);
     this.#federator = new Federator({
       registry: o.registry,
       ranker: new RelayRanker(o.rankerPeriod, o.clock),

@@ -38,6 +38,7 @@ Options (rmb-ts):
       --max-message-size <B>    largest frame and federation body [default: ${RELAY_DEFAULTS.maxMessageSize}]
       --queue-length <N>        messages kept per offline session [default: ${RELAY_DEFAULTS.sessionQueueLength}]
       --queue-age <SECS>        how long a queued message waits [default: ${RELAY_DEFAULTS.sessionQueueAge}]
+      --federation-queue-length <N>  envelopes waiting for other relays at most [default: ${RELAY_DEFAULTS.federationQueueLength}]
       --insecure-federation     accept federated envelopes without checking their signature
 `;
 
@@ -104,6 +105,7 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
       "max-message-size": { type: "string" },
       "queue-length": { type: "string" },
       "queue-age": { type: "string" },
+      "federation-queue-length": { type: "string" },
       "insecure-federation": { type: "boolean" },
     },
   });
@@ -133,6 +135,11 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
     maxMessageSize: positive("--max-message-size", values["max-message-size"], RELAY_DEFAULTS.maxMessageSize),
     sessionQueueLength: positive("--queue-length", values["queue-length"], RELAY_DEFAULTS.sessionQueueLength),
     sessionQueueAge: positive("--queue-age", values["queue-age"], RELAY_DEFAULTS.sessionQueueAge),
+    federationQueueLength: positive(
+      "--federation-queue-length",
+      values["federation-queue-length"],
+      RELAY_DEFAULTS.federationQueueLength,
+    ),
     verifyFederatedSignatures: values["insecure-federation"] !== true,
   };
   if (values.limit !== undefined) {

@@ -1,4 +1,8 @@
-import type { FederationHandler, FederationQueue } from "./federation-queue.js";
+import {
+  type FederationHandler,
+  type FederationQueue,
+  FederationQueueFullError,
+} from "./federation-queue.js";
 
 /**
  * In-process {@link FederationQueue} (embedded mode): a FIFO with a concurrency limit; `retry` puts the entry
@@ -14,11 +18,17 @@ export class MemoryFederationQueue implements FederationQueue {
   #closed = false;
   #idle: (() => void)[] = [];
 
-  constructor(retryDelayMs = 3000) {
+  readonly #maxLength: number;
+
+  constructor(retryDelayMs = 3000, maxLength = 100_000) {
     this.#retryDelayMs = retryDelayMs;
+    this.#maxLength = maxLength;
   }
 
   async push(data: Uint8Array): Promise<void> {
+    if (this.#waiting.length + this.#running + this.#timers.size >= this.#maxLength) {
+      throw new FederationQueueFullError(this.#maxLength);
+    }
     this.#waiting.push(data);
     this.#drain();
   }

@@ -1,5 +1,15 @@
 import { type RedisClient, toBuffer } from "../redis/connection.js";
-import type { FederationHandler, FederationQueue } from "./federation-queue.js";
+import {
+  type FederationHandler,
+  type FederationQueue,
+  FederationQueueFullError,
+} from "./federation-queue.js";
+
+/** KEYS[1] stream, ARGV[1] cap, ARGV[2] envelope: 1 when appended, 0 when the stream is full. */
+const PUSH_CAPPED = `
+if redis.call("XLEN", KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call("XADD", KEYS[1], "*", "m", ARGV[2])
+return 1`;
 
 const GROUP = "federation";
 /** How long one blocking read waits before checking for shutdown. */
@@ -41,7 +51,9 @@ export class RedisFederationQueue implements FederationQueue {
     prefix: string,
     consumer: string,
     retryDelayMs = 3000,
+    maxLength = 100_000,
   ) {
+    this.#maxLength = maxLength;
     this.#client = client;
     this.#blocking = blocking;
     this.#key = `${prefix}:relay:federation`;
@@ -49,8 +61,12 @@ export class RedisFederationQueue implements FederationQueue {
     this.#retryDelayMs = retryDelayMs;
   }
 
+  readonly #maxLength: number;
+
+  /** Appends unless the stream holds `maxLength` entries (one script: concurrent pushes cannot overshoot). */
   async push(data: Uint8Array): Promise<void> {
-    await this.#client.xadd(this.#key, "*", "m", toBuffer(data));
+    const added = await this.#client.eval(PUSH_CAPPED, 1, this.#key, this.#maxLength, toBuffer(data));
+    if (added === 0) throw new FederationQueueFullError(this.#maxLength);
   }
 
   async start(handler: FederationHandler, concurrency: number): Promise<void> {

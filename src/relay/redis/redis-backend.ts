@@ -17,6 +17,7 @@ export interface RedisBackendOptions {
   onDrop: DropListener;
   /** Pause before a federated envelope is tried again, in ms. */
   federationRetryDelay: number;
+  federationQueueLength: number;
 }
 
 /**
@@ -57,6 +58,7 @@ export class RedisBackend {
       options.prefix,
       this.processId,
       options.federationRetryDelay,
+      options.federationQueueLength,
     );
   }
 
