@@ -22,3 +22,8 @@ export class InvalidArgumentError extends RmbError {
     super("RMB_ERR_INVALID_ARGUMENT", `invalid argument '${argument}': ${problem}`, options);
   }
 }
+
+/** The message of a thrown value (`String(value)` when it is not an `Error`), for logs and error texts. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,12 +1,9 @@
 import type { E2eCipher } from "../crypto/index.js";
+import { messageOf } from "../errors.js";
 import { type Envelope, remainingTtl, verifyEnvelope, WireErrorCode } from "../protocol/index.js";
 import type { Twin, TwinRegistry } from "../registry/index.js";
 import { lookupTwin } from "./envelope-sealer.js";
 import { PeerProtocolError } from "./errors.js";
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * Checks an incoming envelope as rmb-peer does (rmb-rs `Protocol::read`), in rmb-rs's order: lifetime (102), source

@@ -1,4 +1,5 @@
 import type { E2eCipher } from "../crypto/index.js";
+import { messageOf } from "../errors.js";
 import type { Signer } from "../identity/index.js";
 import {
   type Address,
@@ -10,10 +11,6 @@ import {
 } from "../protocol/index.js";
 import type { Twin, TwinRegistry } from "../registry/index.js";
 import { PeerProtocolError } from "./errors.js";
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /** Looks a twin up, mapping "not found" to code 103 and a registry failure to code 500 (rmb-rs texts). */
 export async function lookupTwin(registry: TwinRegistry, id: number): Promise<Twin> {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { E2eCipher } from "../crypto/index.js";
+import { messageOf } from "../errors.js";
 import { LruCache } from "../lru-cache.js";
 import {
   addressOfSession,
@@ -68,10 +69,6 @@ export interface PeerStats {
 
 const REPLY_QUEUE = PeerKeys.reply;
 const RESPONSE_EXPIRATION = 3600;
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * rmb-peer: the gateway between a local Redis and the relays. Local clients push JSON requests to

@@ -1,11 +1,8 @@
 import { isIP } from "node:net";
+import { messageOf } from "../errors.js";
 import type { Identity } from "../identity/index.js";
 import type { TwinRegistry, WritableTwinRegistry } from "../registry/index.js";
 import { PeerStartError } from "./errors.js";
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * The relay domains a twin record must list for these relay URLs (`wss://r1.grid.tf:443` → `r1.grid.tf`). rmb-peer

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError, messageOf } from "../errors.js";
 import {
   formatOutgoingRequest,
   formatOutgoingResponse,
@@ -39,10 +39,6 @@ interface Pending {
   destination: Destination;
   resolve: (r: RmbResponse) => void;
   reject: (e: Error) => void;
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /**

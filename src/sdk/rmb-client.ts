@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { E2eCipher } from "../crypto/index.js";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError, messageOf } from "../errors.js";
 import type { Identity } from "../identity/index.js";
 import { EnvelopeOpener } from "../peer/envelope-opener.js";
 import { EnvelopeSealer } from "../peer/envelope-sealer.js";
@@ -79,10 +79,6 @@ interface Pending {
   destination: Destination;
   resolve: (response: RmbResponse) => void;
   reject: (err: Error) => void;
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /**
