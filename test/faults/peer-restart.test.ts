@@ -25,7 +25,6 @@ import { Ledger } from "./ledger.js";
 const DOMAIN = "relay.faults";
 const N = 60;
 const DOWN_MS = 3000;
-const SERVICE_DELAY_MS = 1500;
 
 test("peer gateway — kill -9 with requests in flight, restarted: live answers delivered once, expired ones dropped cleanly", async (t) => {
   const undo = teardown(t);
@@ -69,13 +68,21 @@ test("peer gateway — kill -9 with requests in flight, restarted: live answers 
   });
   undo(() => server.close());
   const served = new Ledger("service");
+  // The service holds its answers to `long` and `short` requests until the gateway is dead and the relay has seen
+  // its connection go: answers released earlier would reach the old gateway (on a loaded machine the service can
+  // take longer to receive all requests than any fixed delay), and an answer written to a socket whose process was
+  // just killed is lost with the socket (the relay's queue lets go of a message once it was written).
+  let release: () => void = () => undefined;
+  const released = new Promise<void>((r) => {
+    release = r;
+  });
   /** Envelope uid (what the gateway logs) → the group of the request. */
   const groupOf = new Map<string, string>();
   server.serve("work", async (req) => {
-    const { id, delayMs } = req.json<{ id: string; delayMs?: number }>();
+    const { id, hold } = req.json<{ id: string; hold?: boolean }>();
     served.delivered(id);
     groupOf.set(req.uid, id.slice(0, 1));
-    if (delayMs !== undefined) await new Promise((r) => setTimeout(r, delayMs));
+    if (hold === true) await released;
     return { id };
   });
 
@@ -104,10 +111,12 @@ test("peer gateway — kill -9 with requests in flight, restarted: live answers 
   await warm.s.done;
   // In flight at the service when the gateway dies.
   // Long enough to outlive even a slow restart on a loaded machine.
-  const long = await stream("long (60 s) answered while down", "l", 60, { delayMs: SERVICE_DELAY_MS });
-  const short = await stream("short (2 s) answered while down", "s", 2, { delayMs: SERVICE_DELAY_MS });
+  const long = await stream("long (60 s) answered while down", "l", 60, { hold: true });
+  const short = await stream("short (2 s) answered while down", "s", 2, { hold: true });
   await served.until((c) => c.delivered >= 3 * N, 10_000);
   await killGateway();
+  await waitForAsync(async () => (await relayConnections(relay.httpUrl)) === 1, 10_000);
+  release();
   const queued = await stream("queued while down (1 s)", "q", 1);
   await new Promise((r) => setTimeout(r, DOWN_MS));
   const restarting = Date.now();
@@ -169,6 +178,22 @@ test("peer gateway — kill -9 with requests in flight, restarted: live answers 
   assert.equal(s.duplicated, 0);
   for (const x of [warm, long, short, queued]) assert.equal(x.s.late, 0);
 });
+
+/** `relay_connections` from the relay's metrics. */
+async function relayConnections(httpUrl: string): Promise<number> {
+  const text = await (await fetch(new URL("/metrics", httpUrl))).text();
+  const m = /^relay_connections (\d+)$/m.exec(text);
+  if (m === null) throw new Error("relay_connections missing from the metrics");
+  return Number(m[1]);
+}
+
+async function waitForAsync(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not reached in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
