@@ -55,6 +55,11 @@ export class MemoryQueueStore implements QueueStore {
   }
 
   async enqueue(session: string, data: Uint8Array, keepHead = 0): Promise<string> {
+    return this.enqueueSync(session, data, keepHead);
+  }
+
+  /** {@link enqueue} without the promise (the relay's fast path); throws `QueueStoreFullError`. */
+  enqueueSync(session: string, data: Uint8Array, keepHead = 0): string {
     const existing = this.#queues.get(session);
     if (existing !== undefined) this.#expire(session, existing); // may drop an emptied queue
     if (this.#bytes + data.byteLength > this.#maxBytes) {
@@ -94,6 +99,11 @@ export class MemoryQueueStore implements QueueStore {
   }
 
   async ack(session: string, ids: readonly string[]): Promise<void> {
+    this.ackSync(session, ids);
+  }
+
+  /** {@link ack} without the promise. */
+  ackSync(session: string, ids: readonly string[]): void {
     const q = this.#queues.get(session);
     if (q === undefined) return;
     for (const text of ids) {

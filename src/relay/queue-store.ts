@@ -29,6 +29,10 @@ export interface QueueStore {
   read(session: string, after: string | undefined, count: number): Promise<QueuedMessage[]>;
   /** Removes delivered entries. Unknown ids are ignored. */
   ack(session: string, ids: readonly string[]): Promise<void>;
+  /** Stores without I/O (in-process) also offer {@link enqueue} without a promise; it throws instead of rejecting. */
+  enqueueSync?(session: string, data: Uint8Array, keepHead?: number): string;
+  /** … and {@link ack} without a promise. */
+  ackSync?(session: string, ids: readonly string[]): void;
   /** Entries still held for the session. */
   length(session: string): Promise<number>;
   /** Drops expired entries now (stores may also do it lazily). */

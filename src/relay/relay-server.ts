@@ -1,14 +1,7 @@
 import { randomUUID } from "node:crypto";
-import {
-  createServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-  STATUS_CODES,
-} from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { type RawData, type WebSocket, WebSocketServer } from "ws";
 import {
   formatSessionId,
   JwtError,
@@ -18,6 +11,9 @@ import {
   verifyParsedJwt,
 } from "../protocol/index.js";
 import { CachedRegistry } from "../registry/cached-registry.js";
+import { CloseCode } from "../ws/frame.js";
+import { acceptWebSocket, rejectUpgrade } from "../ws/server-handshake.js";
+import type { WsConnection } from "../ws/ws-connection.js";
 import { RelayStateError } from "./errors.js";
 import type { FederationQueue } from "./federation/federation-queue.js";
 import { Federator } from "./federation/federator.js";
@@ -69,7 +65,8 @@ export class RelayServer {
   readonly #router: Router;
   readonly #instance = randomUUID();
   #connections = 0;
-  readonly #wss: WebSocketServer;
+  /** Every websocket still open (registered, or evicted and closing). */
+  readonly #sockets = new Set<WsConnection>();
   #http: Server | undefined;
   #sweep: NodeJS.Timeout | undefined;
   #starting = false;
@@ -117,7 +114,6 @@ export class RelayServer {
         ? undefined
         : new RateLimiter(o.rateLimit, 2 * Math.min(o.maxSessions, 1_000_000), o.clock);
     this.#router = new Router(o, this.#store, this.metrics, limiter, this.#federation, this.#redis?.signals);
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: o.maxMessageSize });
   }
 
   /** The bound address after `start()`, else `undefined`. */
@@ -200,8 +196,7 @@ export class RelayServer {
     const deadline = Date.now() + this.options.shutdownTimeout;
     await Promise.all([...this.#router.sessions.values()].map((conn) => conn.drained(deadline)));
     for (const conn of [...this.#router.sessions.values()]) conn.close(1001, "relay shutting down");
-    for (const ws of this.#wss.clients) ws.terminate();
-    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+    for (const ws of this.#sockets) ws.terminate();
     http.closeAllConnections();
     await listenerClosed;
     await this.#federation.close();
@@ -275,7 +270,8 @@ export class RelayServer {
           rejectUpgrade(socket, 503, "max number of users");
           return;
         }
-        this.#wss.handleUpgrade(req, socket, head, (ws) => this.#onConnection(id, ws));
+        const ws = acceptWebSocket(req, socket, head, { maxPayload: this.options.maxMessageSize });
+        if (ws !== undefined) this.#onConnection(id, ws);
       },
       (err: unknown) => {
         if (err instanceof HttpReject) rejectUpgrade(socket, err.status, err.message);
@@ -316,27 +312,21 @@ export class RelayServer {
       : { twin: jwt.claims.sub, sid: jwt.claims.sid };
   }
 
-  #onConnection(id: SessionId, ws: WebSocket): void {
+  #onConnection(id: SessionId, ws: WsConnection): void {
     const owner = `${this.#instance}:${++this.#connections}`;
     const conn = new SessionConnection(id, ws, owner, this.#store, this.metrics, this.options.maxInFlight);
-    ws.on("message", (data: RawData, isBinary: boolean) => {
-      if (!isBinary) {
-        conn.close(1003, "unsupported (text) message");
-        return;
-      }
-      const frame = toBytes(data);
-      conn.enqueueFrame(() => this.#router.handleFrame(conn, frame));
-    });
-    ws.on("error", () => undefined);
-    ws.on("close", () => this.#router.unregister(conn));
-    this.#router.register(conn);
+    const router = this.#router;
+    ws.onMessage = (data, binary) => {
+      if (!binary) conn.close(CloseCode.UnsupportedData, "unsupported (text) message");
+      else router.onFrame(conn, data);
+    };
+    ws.onClose = () => {
+      this.#sockets.delete(ws);
+      router.unregister(conn);
+    };
+    this.#sockets.add(ws);
+    router.register(conn);
   }
-}
-
-function toBytes(data: RawData): Uint8Array {
-  if (Array.isArray(data)) return Buffer.concat(data);
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return data;
 }
 
 function sendText(res: ServerResponse, status: number, body: string, close = false): void {
@@ -347,14 +337,4 @@ function sendText(res: ServerResponse, status: number, body: string, close = fal
   };
   if (close) headers.connection = "close";
   res.writeHead(status, headers).end(body);
-}
-
-function rejectUpgrade(socket: Duplex, status: number, body: string): void {
-  if (socket.destroyed) return;
-  const head =
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n` +
-    "Content-Type: text/plain; charset=utf-8\r\n" +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-    "Connection: close\r\n\r\n";
-  socket.end(head + body);
 }

@@ -13,12 +13,13 @@ import {
   verifyEnvelope,
 } from "../protocol/index.js";
 import { encodeErrorEnvelope } from "./error-envelope.js";
-import { RelayErrorText, RouteError } from "./errors.js";
+import { QueueStoreFullError, RelayErrorText, RouteError } from "./errors.js";
 import type { FederationQueue } from "./federation/federation-queue.js";
 import type { RelayMetrics } from "./metrics.js";
 import type { ResolvedRelayOptions } from "./options.js";
 import type { DropReason, QueueStore } from "./queue-store.js";
 import type { RateLimiter } from "./rate-limiter.js";
+import { type EnvelopeRoute, scanEnvelopeRoute } from "./route-scan.js";
 import type { SessionConnection } from "./session.js";
 import type { SessionSignals } from "./session-signals.js";
 
@@ -133,6 +134,74 @@ export class Router {
   }
 
   /**
+   * Routes one binary frame from a connection. The common case (a well-formed message from the session itself to
+   * a session connected to this process) is handled at once, without promises; anything else — and every frame
+   * behind one still in the slow path, so the connection's order holds — goes through {@link handleFrame}.
+   * `frame` may be a view into the socket's read buffer: it is copied before it is kept.
+   */
+  onFrame(conn: SessionConnection, frame: Uint8Array): void {
+    if (conn.closedByRelay) return;
+    if (conn.pendingFrames === 0 && conn.outstanding < MAX_PIPELINED && this.#routeNow(conn, frame)) return;
+    const copy = new Uint8Array(frame);
+    conn.enqueueFrame(() => this.handleFrame(conn, copy));
+  }
+
+  /** The fast path of {@link onFrame}; false (having changed nothing) when the frame needs the slow path. */
+  #routeNow(conn: SessionConnection, frame: Uint8Array): boolean {
+    let route: EnvelopeRoute;
+    try {
+      route = scanEnvelopeRoute(frame);
+    } catch {
+      return false; // the slow path closes the connection (1007)
+    }
+    if (route.kind === "ping" || !route.hasSource || !route.hasDestination || route.destinationTwin === 0) {
+      return false;
+    }
+    const id = conn.id;
+    if (route.sourceTwin !== id.twin || route.sourceConnection !== id.sid) return false;
+    const dstKey =
+      route.destinationConnection === undefined
+        ? `${route.destinationTwin}`
+        : `${route.destinationTwin}:${route.destinationConnection}`;
+    const live = this.sessions.get(dstKey);
+    if (live === undefined || live.closed) return false;
+    const store = this.#store;
+    this.#metrics.messageRx += 1;
+    this.#metrics.messageRxBytes += frame.byteLength;
+    if (this.#limiter !== undefined && !this.#limiter.measure(id.twin, frame.byteLength)) {
+      void this.#replyErrorTo(frame, RelayErrorText.RateLimited, conn.key);
+      return true;
+    }
+    if (store.enqueueSync === undefined) {
+      // Redis: the enqueue is issued now (so the queue keeps the frames' order) and completes later.
+      void this.#pipelined(conn, frame, this.deliver(dstKey, frame));
+      return true;
+    }
+    const data = new Uint8Array(frame);
+    let entry: string;
+    try {
+      entry = store.enqueueSync(dstKey, data, live.unacked);
+    } catch (err) {
+      const reason = err instanceof QueueStoreFullError ? err.message : String(err);
+      void this.#replyErrorTo(frame, `failed to route message to peer '${dstKey}': ${reason}`, conn.key);
+      return true;
+    }
+    live.offer(entry, data);
+    return true;
+  }
+
+  /** {@link #replyError} for a frame not decoded yet (decoded here: only on error paths). */
+  async #replyErrorTo(frame: Uint8Array, text: string, senderKey: string): Promise<void> {
+    let env: Envelope;
+    try {
+      env = decodeEnvelope(frame);
+    } catch {
+      return;
+    }
+    await this.#replyError(env, text, senderKey).catch(() => undefined);
+  }
+
+  /**
    * Handles one binary frame from a connection (§4.3). Undecodable frames close the connection. Frames that
    * arrived before the peer closed its socket are still routed (the peer sent them); after the relay closed the
    * connection, nothing more is.
@@ -190,7 +259,11 @@ export class Router {
    * queue is the order of the frames) completes; a failure becomes the sender's error envelope. Waits when the
    * connection has `MAX_PIPELINED` enqueues outstanding, which bounds the memory a fast sender can tie up.
    */
-  async #pipelined(conn: SessionConnection, env: Envelope, queued: Promise<void>): Promise<void> {
+  async #pipelined(
+    conn: SessionConnection,
+    env: Envelope | Uint8Array,
+    queued: Promise<void>,
+  ): Promise<void> {
     conn.outstanding += 1;
     const settled = queued.then(
       () => {
@@ -199,6 +272,7 @@ export class Router {
       (err: unknown) => {
         conn.outstanding -= 1;
         const text = err instanceof Error ? err.message : String(err);
+        if (env instanceof Uint8Array) return this.#replyErrorTo(env, text, conn.key);
         return this.#replyError(env, text, conn.key).catch(() => undefined);
       },
     );

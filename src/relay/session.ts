@@ -1,5 +1,5 @@
-import type { WebSocket } from "ws";
 import { formatSessionId, type SessionId } from "../protocol/index.js";
+import { type WsConnection, WsState } from "../ws/ws-connection.js";
 import type { RelayMetrics } from "./metrics.js";
 import type { QueueStore } from "./queue-store.js";
 
@@ -20,7 +20,7 @@ const READ_RETRY_MS = 500;
 export class SessionConnection {
   readonly id: SessionId;
   readonly key: string;
-  readonly ws: WebSocket;
+  readonly ws: WsConnection;
   /** Unique among all connections of all relay processes (announced to evict older connections of the session). */
   readonly owner: string;
   /** Enqueues issued for this connection's frames that have not completed (maintained by the router). */
@@ -43,13 +43,18 @@ export class SessionConnection {
   #synced = false;
   /** Entries written by `offer` and not yet removed from the store: a read skips them. */
   readonly #sentAhead = new Set<string>();
+  /**
+   * Entries written ahead whose write completed while a queue read was under way: the read may have returned them
+   * (it looked before they were acked), so they stay in `#sentAhead` until that read's batch was handled.
+   */
+  #settledDuringRead: string[] = [];
   #handlerFailures = 0;
   #readFailures = 0;
   #chain: Promise<void> = Promise.resolve();
 
   constructor(
     id: SessionId,
-    ws: WebSocket,
+    ws: WsConnection,
     owner: string,
     store: QueueStore,
     metrics: RelayMetrics,
@@ -62,6 +67,12 @@ export class SessionConnection {
     this.#store = store;
     this.#metrics = metrics;
     this.#maxInFlight = maxInFlight;
+    ws.onWritten = (tokens, bytes, err) => this.#written(tokens, bytes, err);
+  }
+
+  /** Frames received and waiting for (or in) the slow, promise-chained routing path. */
+  get pendingFrames(): number {
+    return this.#pendingFrames;
   }
 
   get closed(): boolean {
@@ -87,9 +98,7 @@ export class SessionConnection {
   close(code: number, reason: string, routeLateFrames = false): void {
     this.#closed = true;
     if (!routeLateFrames) this.#closedByRelay = true;
-    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
-      this.ws.close(code, reason);
-    }
+    if (this.ws.readyState === WsState.Open) this.ws.close(code, reason);
   }
 
   /**
@@ -146,7 +155,6 @@ export class SessionConnection {
       this.#inFlight < this.#maxInFlight &&
       this.ws.bufferedAmount <= HIGH_WATER_BYTES
     ) {
-      this.#sentAhead.add(id);
       this.#send(id, data, true);
       return;
     }
@@ -170,6 +178,7 @@ export class SessionConnection {
     this.#pumpLoop().then(
       () => {
         this.#pumping = false;
+        this.#forgetSettled();
         if (this.#again) {
           this.#again = false;
           this.pump();
@@ -178,6 +187,7 @@ export class SessionConnection {
       () => {
         // The store is unreachable: nothing was lost (entries stay queued); try again shortly.
         this.#pumping = false;
+        this.#forgetSettled();
         this.#again = false;
         this.#synced = false;
         this.#readFailures += 1;
@@ -204,14 +214,12 @@ export class SessionConnection {
       this.#again = false;
       const batch = await this.#store.read(this.key, this.#cursor, room);
       if (this.#closed) return;
-      // Frames of one batch leave in as few socket writes as possible.
-      const socket = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-      socket?.cork();
+      // The frames of one batch leave in one socket write (the connection writes once per event-loop turn).
       for (const entry of batch) {
         this.#cursor = entry.id;
         if (!this.#sentAhead.has(entry.id)) this.#send(entry.id, entry.data, false);
       }
-      socket?.uncork();
+      this.#forgetSettled();
       if (batch.length < room) {
         // Drained: everything queued up to the cursor went out. Unless a wake-up came in meanwhile, messages this
         // process queues next can be written directly (offer).
@@ -221,27 +229,49 @@ export class SessionConnection {
     }
   }
 
-  /** Writes one entry; it is acked (removed from the queue) once the write completed. */
+  /** Writes one entry; it is acked (removed from the queue) once the write completed ({@link #written}). */
   #send(id: string, data: Uint8Array, ahead: boolean): void {
     if (!ahead) this.#cursor = id;
+    else this.#sentAhead.add(id);
     this.#inFlight += 1;
     this.#unacked += 1;
-    this.ws.send(data, { binary: true }, (err) => {
-      this.#inFlight -= 1;
-      if (err === undefined || err === null) {
-        this.#metrics.messageTx += 1;
-        this.#metrics.messageTxBytes += data.byteLength;
-        // Not acked: delivered again on the next connection.
-        const acked = this.#store.ack(this.key, [id]).catch(() => undefined);
-        void acked.then(() => {
-          this.#unacked -= 1;
-          if (ahead) this.#sentAhead.delete(id);
-        });
+    this.ws.sendTracked(data, id);
+  }
+
+  /** A socket write of the entries `ids` completed (or failed: they stay queued for the next connection). */
+  #written(ids: string[], bytes: number, err: Error | undefined): void {
+    const n = ids.length;
+    this.#inFlight -= n;
+    if (err === undefined) {
+      this.#metrics.messageTx += n;
+      this.#metrics.messageTxBytes += bytes;
+      const store = this.#store;
+      if (store.ackSync !== undefined) {
+        store.ackSync(this.key, ids);
+        this.#settled(ids);
       } else {
-        this.#unacked -= 1;
-        if (ahead) this.#sentAhead.delete(id);
+        // Not acked: delivered again on the next connection.
+        void store
+          .ack(this.key, ids)
+          .catch(() => undefined)
+          .then(() => this.#settled(ids));
       }
-      if (this.#throttled) this.pump();
-    });
+    } else {
+      this.#settled(ids);
+    }
+    if (this.#throttled) this.pump();
+  }
+
+  #settled(ids: string[]): void {
+    this.#unacked -= ids.length;
+    if (this.#sentAhead.size === 0) return;
+    if (this.#pumping) for (const id of ids) this.#settledDuringRead.push(id);
+    else for (const id of ids) this.#sentAhead.delete(id);
+  }
+
+  #forgetSettled(): void {
+    if (this.#settledDuringRead.length === 0) return;
+    for (const id of this.#settledDuringRead) this.#sentAhead.delete(id);
+    this.#settledDuringRead = [];
   }
 }

@@ -82,6 +82,33 @@ function contract(name: string, make: (o: StoreOptions) => Promise<QueueStore>):
       await s.close();
     });
 
+    test("enqueues issued in one turn, for several sessions, keep their order; the cap applies across them", async () => {
+      const dropped: [string, number][] = [];
+      const s = await make({ maxLength: 3, onDrop: (k, d) => dropped.push([k, d[0]!]) });
+      const ids = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => s.enqueue(i % 2 === 0 ? "20" : "21", bytes(i))),
+      );
+      // Ids order one session's queue (two sessions may use the same id).
+      assert.equal(new Set(ids.filter((_, i) => i % 2 === 0)).size, 5);
+      assert.deepEqual(firstBytes(await s.read("20", undefined, 10)), [4, 6, 8]);
+      assert.deepEqual(firstBytes(await s.read("21", undefined, 10)), [5, 7, 9]);
+      assert.deepEqual(
+        dropped.sort((a, b) => a[1] - b[1]),
+        [
+          ["20", 0],
+          ["21", 1],
+          ["20", 2],
+          ["21", 3],
+        ],
+      );
+      const read = await s.read("20", undefined, 10);
+      assert.deepEqual(
+        read.map((m) => m.id),
+        [ids[4], ids[6], ids[8]],
+      );
+      await s.close();
+    });
+
     test("maxAge: sweep and read drop older entries and report them", async () => {
       let now = 1000;
       const dropped: number[] = [];
@@ -162,6 +189,28 @@ describe("RedisQueueStore", () => {
     await Promise.all(all.map((m) => s.ack("6", [m.id])));
     assert.equal((await commandCalls(c, "xdel")) - before, 1);
     assert.equal(await s.length("6"), 0);
+  });
+
+  test("enqueues of one turn become one script call; acks of one turn for several sessions another", async () => {
+    const c = connect();
+    const s = new RedisQueueStore(c, { prefix: "batch2" });
+    const scripts = async () => (await commandCalls(c, "evalsha")) + (await commandCalls(c, "eval"));
+    const before = await scripts();
+    const xaddsBefore = await commandCalls(c, "xadd");
+    await Promise.all(Array.from({ length: 40 }, (_, i) => s.enqueue(`${30 + (i % 4)}`, bytes(i))));
+    assert.equal((await scripts()) - before, 1);
+    assert.equal((await commandCalls(c, "xadd")) - xaddsBefore, 40);
+    const reads = await Promise.all([30, 31, 32, 33].map((k) => s.read(`${k}`, undefined, 50)));
+    assert.deepEqual(
+      reads.map((list) => list.length),
+      [10, 10, 10, 10],
+    );
+    const acksBefore = await scripts();
+    const xdelsBefore = await commandCalls(c, "xdel");
+    await Promise.all(reads.flatMap((list, k) => list.map((m) => s.ack(`${30 + k}`, [m.id]))));
+    assert.equal((await scripts()) - acksBefore, 1);
+    assert.equal((await commandCalls(c, "xdel")) - xdelsBefore, 4);
+    for (const k of [30, 31, 32, 33]) assert.equal(await s.length(`${k}`), 0);
   });
 
   test("a queue store on an unreachable Redis rejects instead of hanging", async () => {

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { WebSocket } from "ws";
 import { MemoryQueueStore, RelayMetrics } from "../../src/relay/index.js";
 import { SessionConnection } from "../../src/relay/session.js";
+import type { WsConnection } from "../../src/ws/ws-connection.js";
 
 // A frame handler that throws cannot be produced through the relay (the router catches its own errors), so this
 // drives SessionConnection directly with the few socket members it uses.
 test("a failing frame handler is counted and does not stop the frames after it", async () => {
-  const ws = { isPaused: false, pause() {}, resume() {}, readyState: 1, OPEN: 1 } as unknown as WebSocket;
+  const ws = { isPaused: false, pause() {}, resume() {}, readyState: 1 } as unknown as WsConnection;
   const conn = new SessionConnection({ twin: 1 }, ws, "o1", new MemoryQueueStore(), new RelayMetrics(), 8);
   const order: number[] = [];
   let rejections = 0;
@@ -47,17 +47,19 @@ test("a failed queue read is retried after a pause, so queued messages still go 
     read: (session: string, after: string | undefined, count: number) =>
       failures-- > 0 ? Promise.reject(new Error("store down")) : store.read(session, after, count),
     ack: (session: string, ids: readonly string[]) => store.ack(session, ids),
+    ackSync: (session: string, ids: readonly string[]) => store.ackSync(session, ids),
   });
   const sent: number[] = [];
-  const ws = {
+  const ws: Pick<WsConnection, "isPaused" | "bufferedAmount" | "onWritten" | "sendTracked"> = {
     isPaused: false,
     bufferedAmount: 0,
-    send(data: Uint8Array, _opts: unknown, cb: (err?: Error) => void) {
+    onWritten: () => undefined,
+    sendTracked(data: Uint8Array, token: string) {
       sent.push(data[0]!);
-      cb();
+      queueMicrotask(() => ws.onWritten([token], data.length));
     },
-  } as unknown as WebSocket;
-  const conn = new SessionConnection({ twin: 1 }, ws, "o2", flaky, new RelayMetrics(), 8);
+  };
+  const conn = new SessionConnection({ twin: 1 }, ws as WsConnection, "o2", flaky, new RelayMetrics(), 8);
   conn.pump();
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(conn.readFailures, 1);

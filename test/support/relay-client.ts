@@ -157,15 +157,16 @@ export function tryUpgrade(
   });
 }
 
-/** Plain HTTP request to the relay; resolves with status and body. */
+/** Plain HTTP request to the relay (with extra `headers`); resolves with status and body. */
 export function httpRequest(
   port: number,
   method: string,
   path: string,
   body?: Uint8Array,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port, method, path, agent: false }, (res) => {
+    const req = request({ host: "127.0.0.1", port, method, path, agent: false, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));

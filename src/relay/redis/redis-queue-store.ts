@@ -28,7 +28,74 @@ end
 return out
 `;
 
+/**
+ * The batched form of {@link ENQUEUE_LUA} for a single Redis server: every enqueue of one event-loop turn, for any
+ * number of sessions, in one script call. `ARGV` = now, maxLength, ttl, n, then per entry its key's index (into
+ * `KEYS`), keepHead and bytes. Returns the n new ids in order, then `key index, bytes` for each entry dropped by a
+ * length cap (the oldest beyond the first keepHead of the key's last entry). Same atomicity as the single form.
+ */
+const ENQUEUE_MANY_LUA = `
+local now = ARGV[1]
+local maxlen = tonumber(ARGV[2])
+local ttl = ARGV[3]
+local n = tonumber(ARGV[4])
+local out = {}
+local keep = {}
+for i = 1, n do
+  local base = 2 + i * 3
+  local k = tonumber(ARGV[base])
+  out[i] = redis.call('XADD', KEYS[k], '*', 't', now, 'm', ARGV[base + 2])
+  keep[k] = tonumber(ARGV[base + 1])
+end
+for k = 1, #KEYS do
+  redis.call('EXPIRE', KEYS[k], ttl)
+  local excess = redis.call('XLEN', KEYS[k]) - maxlen
+  if excess > 0 then
+    local old = redis.call('XRANGE', KEYS[k], '-', '+', 'COUNT', keep[k] + excess)
+    local first = math.min(keep[k], #old - excess) + 1
+    for i = first, first + excess - 1 do
+      local entry = old[i]
+      redis.call('XDEL', KEYS[k], entry[1])
+      local fields = entry[2]
+      for j = 1, #fields, 2 do
+        if fields[j] == 'm' then
+          out[#out + 1] = k
+          out[#out + 1] = fields[j + 1]
+        end
+      end
+    end
+  end
+end
+return out
+`;
+
+/** Removes acked entries of several streams: `ARGV` = per key (in `KEYS` order) its id count, then the ids. */
+const ACK_MANY_LUA = `
+local at = 1
+for k = 1, #KEYS do
+  local count = tonumber(ARGV[at])
+  for from = at + 1, at + count, 1000 do
+    redis.call('XDEL', KEYS[k], unpack(ARGV, from, math.min(from + 999, at + count)))
+  end
+  at = at + 1 + count
+end
+return 0
+`;
+
+/** Most entries in one batched enqueue (the rest go in the next call, issued at once). */
+const MAX_BATCH = 512;
+
+interface PendingEnqueue {
+  session: string;
+  data: Buffer;
+  keepHead: number;
+  resolve: (id: string) => void;
+  reject: (err: unknown) => void;
+}
+
 interface EnqueueCommand {
+  rmbEnqueueManyBuffer(...args: (string | number | Buffer)[]): Promise<(Buffer | number)[]>;
+  rmbAckMany(...args: (string | number)[]): Promise<number>;
   rmbEnqueueBuffer(
     key: string,
     data: Uint8Array,
@@ -72,6 +139,10 @@ export class RedisQueueStore implements QueueStore {
   readonly #onDrop: DropListener | undefined;
   #pendingAcks = new Map<string, string[]>();
   #ackFlush: Promise<void> | undefined;
+  /** Batching (one script call per turn) on a single server; a cluster gets one call per message (its slots). */
+  readonly #batching: boolean;
+  #batch: PendingEnqueue[] = [];
+  readonly #flushBatch = (): void => this.#sendBatch();
 
   constructor(client: RedisClient, options: RedisQueueStoreOptions = {}) {
     this.#client = client;
@@ -81,9 +152,61 @@ export class RedisQueueStore implements QueueStore {
     this.#clock = options.clock ?? (() => Math.floor(Date.now() / 1000));
     this.#onDrop = options.onDrop;
     client.defineCommand("rmbEnqueue", { numberOfKeys: 1, lua: ENQUEUE_LUA });
+    client.defineCommand("rmbEnqueueMany", { lua: ENQUEUE_MANY_LUA });
+    client.defineCommand("rmbAckMany", { lua: ACK_MANY_LUA });
+    this.#batching = !(client instanceof Cluster);
   }
 
-  async enqueue(session: string, data: Uint8Array, keepHead = 0): Promise<string> {
+  enqueue(session: string, data: Uint8Array, keepHead = 0): Promise<string> {
+    if (!this.#batching) return this.#enqueueOne(session, data, keepHead);
+    return new Promise<string>((resolve, reject) => {
+      if (this.#batch.length === 0) queueMicrotask(this.#flushBatch);
+      this.#batch.push({ session, data: toBuffer(data), keepHead, resolve, reject });
+    });
+  }
+
+  /** Sends the enqueues collected this turn, in order, as script calls of up to {@link MAX_BATCH} entries. */
+  #sendBatch(): void {
+    const all = this.#batch;
+    this.#batch = [];
+    for (let from = 0; from < all.length; from += MAX_BATCH) {
+      const part = all.slice(from, from + MAX_BATCH);
+      const keyIndex = new Map<string, number>();
+      const keys: string[] = [];
+      const argv: (string | number | Buffer)[] = [
+        this.#clock(),
+        this.#maxLength,
+        this.#maxAge + KEY_TTL_GRACE,
+        part.length,
+      ];
+      for (const e of part) {
+        let k = keyIndex.get(e.session);
+        if (k === undefined) {
+          keys.push(this.#key(e.session));
+          k = keys.length;
+          keyIndex.set(e.session, k);
+        }
+        argv.push(k, e.keepHead, e.data);
+      }
+      const sessions = [...keyIndex.keys()];
+      const cmd = this.#client as unknown as EnqueueCommand;
+      cmd.rmbEnqueueManyBuffer(keys.length, ...keys, ...argv).then(
+        (reply) => {
+          for (let i = 0; i < part.length; i++) part[i]!.resolve(String(reply[i]));
+          for (let i = part.length; i + 1 < reply.length; i += 2) {
+            const session = sessions[Number(reply[i]) - 1];
+            const bytes = reply[i + 1];
+            if (session !== undefined && Buffer.isBuffer(bytes)) this.#drop(session, bytes, "queue_full");
+          }
+        },
+        (err: unknown) => {
+          for (const e of part) e.reject(err);
+        },
+      );
+    }
+  }
+
+  async #enqueueOne(session: string, data: Uint8Array, keepHead: number): Promise<string> {
     const cmd = this.#client as unknown as EnqueueCommand;
     const ttl = this.#maxAge + KEY_TTL_GRACE;
     const reply = await cmd.rmbEnqueueBuffer(
@@ -136,13 +259,25 @@ export class RedisQueueStore implements QueueStore {
         const batch = this.#pendingAcks;
         this.#pendingAcks = new Map();
         this.#ackFlush = undefined;
-        Promise.all([...batch].map(([s, list]) => this.#client.xdel(this.#key(s), ...list))).then(
-          () => resolve(),
-          reject,
-        );
+        this.#sendAcks(batch).then(() => resolve(), reject);
       });
     });
     return this.#ackFlush;
+  }
+
+  /** One script call for all sessions on a single server; per-session `XDEL`s on a cluster. */
+  async #sendAcks(batch: Map<string, string[]>): Promise<void> {
+    if (!this.#batching || batch.size === 1) {
+      await Promise.all([...batch].map(([s, list]) => this.#client.xdel(this.#key(s), ...list)));
+      return;
+    }
+    const keys: string[] = [];
+    const argv: (string | number)[] = [];
+    for (const [s, list] of batch) {
+      keys.push(this.#key(s));
+      argv.push(list.length, ...list);
+    }
+    await (this.#client as unknown as EnqueueCommand).rmbAckMany(keys.length, ...keys, ...argv);
   }
 
   async length(session: string): Promise<number> {
