@@ -68,3 +68,46 @@ test("a failed queue read is retried after a pause, so queued messages still go 
   assert.deepEqual(sent, [7]);
   conn.markClosed();
 });
+
+test("an entry written ahead whose write completes during a queue read is not written again", async () => {
+  const store = new MemoryQueueStore();
+  let release: (() => void) | undefined;
+  let holdReads = false;
+  const gated = Object.assign(Object.create(store) as MemoryQueueStore, {
+    // The snapshot is taken when the read is issued; its answer arrives only when released.
+    read: async (session: string, after: string | undefined, count: number) => {
+      const snapshot = await store.read(session, after, count);
+      if (holdReads) await new Promise<void>((r) => (release = r));
+      return snapshot;
+    },
+    ack: (session: string, ids: readonly string[]) => store.ack(session, ids),
+    ackSync: (session: string, ids: readonly string[]) => store.ackSync(session, ids),
+  });
+  const sent: string[] = [];
+  const ws: Pick<WsConnection, "isPaused" | "bufferedAmount" | "onWritten" | "sendTracked"> = {
+    isPaused: false,
+    bufferedAmount: 0,
+    onWritten: () => undefined,
+    sendTracked(_data: Uint8Array, token: string) {
+      sent.push(token);
+    },
+  };
+  const conn = new SessionConnection({ twin: 1 }, ws as WsConnection, "o3", gated, new RelayMetrics(), 8);
+  conn.pump();
+  await new Promise((r) => setImmediate(r)); // the first read found nothing: the connection is in sync
+  const data = new Uint8Array([1]);
+  const id = store.enqueueSync("1", data);
+  conn.offer(id, data);
+  assert.deepEqual(sent, [id]); // written at once, ahead of any read
+  holdReads = true;
+  conn.wake(); // another process may have queued: a read starts and sees the entry (not acked yet)
+  await new Promise((r) => setImmediate(r));
+  assert.ok(release !== undefined, "the read is under way");
+  ws.onWritten([id], 1); // the write completes and the entry is acked while the read is out
+  holdReads = false;
+  release();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(sent, [id], "the entry was written once");
+  assert.equal(await store.length("1"), 0);
+  conn.markClosed();
+});
