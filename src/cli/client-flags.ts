@@ -45,6 +45,10 @@ export interface OpenedClient {
   caller: RmbCaller;
   /** `twin 7 over ws://…` or `rmb-peer at redis://…`. */
   description: string;
+  /** How it is connected. */
+  via: "relay" | "peer";
+  /** This client's twin (known over a relay; through rmb-peer the peer holds it). */
+  twin: number | undefined;
   close(): Promise<void>;
 }
 
@@ -53,7 +57,13 @@ export async function openClient(flags: ClientFlags, io: CliIo, log: Logger): Pr
   if (flags.peer !== undefined) {
     if (flags.relay !== undefined) throw new UsageError("give --peer or --relay, not both");
     const caller = await PeerClient.connect({ redis: flags.peer });
-    return { caller, description: `through rmb-peer at ${flags.peer}`, close: () => caller.close() };
+    return {
+      caller,
+      description: `through rmb-peer at ${flags.peer}`,
+      via: "peer",
+      twin: undefined,
+      close: () => caller.close(),
+    };
   }
   if (flags.relay === undefined)
     throw new UsageError("give --peer <REDIS_URL> or --relay <URL> (see --help)");
@@ -85,6 +95,8 @@ export async function openClient(flags: ClientFlags, io: CliIo, log: Logger): Pr
   return {
     caller: client,
     description: `as twin ${client.twinId}${session} over ${flags.relay.join(", ")}`,
+    via: "relay",
+    twin: client.twinId,
     close: async () => {
       await client.close();
       await opened.close();

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError, messageOf } from "../errors.js";
 import { formatOutgoingRequest, parseIncomingResponse } from "./json-messages.js";
 import { PeerKeys } from "./options.js";
 
@@ -29,8 +29,10 @@ export interface JsonTesterReport {
   expected: number;
   /** Responses received (including errors). */
   received: number;
-  /** Responses with `err` set. */
+  /** Responses with `err` set, and malformed items. */
   errors: number;
+  /** Items on the reply queue that are not a valid JSON response (counted in `errors` too). */
+  malformed: number;
   /** Errors made by a relay (`src` = `"0"`). */
   relayErrors: number;
   /** Successful responses per source twin. */
@@ -90,6 +92,7 @@ export async function runJsonTester(options: JsonTesterOptions): Promise<JsonTes
       expected,
       received: 0,
       errors: 0,
+      malformed: 0,
       relayErrors: 0,
       responsesByTwin: {},
       missingTwins: [],
@@ -103,7 +106,16 @@ export async function runJsonTester(options: JsonTesterOptions): Promise<JsonTes
       const popped = await redis.blpop(ret, Math.max(left, 0.01));
       if (popped === null) break;
       report.received++;
-      const res = parseIncomingResponse(popped[1]);
+      let res: ReturnType<typeof parseIncomingResponse>;
+      try {
+        res = parseIncomingResponse(popped[1]);
+      } catch (err) {
+        // A broken item counts as an error; the run goes on for the others.
+        report.errors++;
+        report.malformed++;
+        if (report.errorSamples.length < 5) report.errorSamples.push(`malformed response: ${messageOf(err)}`);
+        continue;
+      }
       if (res.err !== null) {
         report.errors++;
         if (res.src === "0") report.relayErrors++;

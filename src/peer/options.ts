@@ -42,8 +42,13 @@ export interface PeerOptions {
   maxInFlight?: number;
   /** Largest payload (decoded `dat`) accepted from the Redis API, in bytes. @default 8 MiB */
   maxPayloadSize?: number;
-  /** Most envelope uids remembered to drop redeliveries. @default 1000000 */
+  /** Most envelope uids remembered in memory to drop redeliveries (the fast path; Redis keeps the rest). @default 1000000 */
   maxSeenMessages?: number;
+  /**
+   * Longest time in seconds a delivered envelope stays marked in Redis (`rmb-peer.seen.*`, so that a restarted peer
+   * still drops its redelivery); the mark lives for the envelope's remaining lifetime, at most this. @default 86400
+   */
+  maxSeenTtl?: number;
   /** Seconds a looked-up twin is cached (changes reported by the registry refresh it sooner). @default 300 */
   twinCacheTtl?: number;
   /** Milliseconds to wait after a failed Redis read before trying again. @default 500 */
@@ -68,6 +73,7 @@ export const PEER_DEFAULTS = {
   maxInFlight: 1024,
   maxPayloadSize: 8 * 1024 * 1024,
   maxSeenMessages: 1_000_000,
+  maxSeenTtl: 86_400,
   twinCacheTtl: 300,
   redisRetryDelay: 500,
 } as const;
@@ -82,4 +88,9 @@ export const PeerKeys = {
   command: (cmd: string) => `msgbus.${cmd}`,
   /** The record of a sent request. */
   backlog: (uid: string) => `msgbus.backlog.${uid}`,
+  /**
+   * rmb-ts only: marks an envelope already handed to the application (`request|<src>|<uid>`, …) for its lifetime.
+   * Outside `msgbus.*`, where every name may be a command's queue.
+   */
+  seen: (id: string) => `rmb-peer.seen.${id}`,
 } as const;

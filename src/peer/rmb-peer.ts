@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { E2eCipher } from "../crypto/index.js";
 import { messageOf } from "../errors.js";
@@ -51,7 +51,8 @@ export interface PeerStats {
   requestsDelivered: number;
   /** Responses and errors pushed to a client's reply queue. */
   responsesDelivered: number;
-  /** Redeliveries dropped (same envelope seen before within its lifetime). */
+  /** Redeliveries dropped (same envelope seen before within its lifetime, by this process or, through the marks
+   * kept in Redis, by an earlier one). */
   duplicates: number;
   /** Received frames that are not envelopes. */
   undecodable: number;
@@ -69,6 +70,35 @@ export interface PeerStats {
 
 const REPLY_QUEUE = PeerKeys.reply;
 const RESPONSE_EXPIRATION = 3600;
+
+/**
+ * Hands one item to the application at most once: unless the envelope's mark exists, `LPUSH` the item, set the mark
+ * (it expires with the envelope) and keep the newest `cap` items. One script, so the mark and the push happen
+ * together or not at all (a failed push, e.g. `WRONGTYPE`, leaves no mark) and cost one round trip, as a bare
+ * `LPUSH` would. KEYS: mark, list. ARGV: mark lifetime (s), item, cap. Returns the list length, or -1 for a repeat.
+ */
+const DELIVER_ONCE_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+local n = redis.call('LPUSH', KEYS[2], ARGV[2])
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+local cap = tonumber(ARGV[3])
+if n > cap then redis.call('LTRIM', KEYS[2], 0, cap - 1) end
+return n
+`;
+
+interface DeliverOnceCommand {
+  rmbPeerDeliverOnce(mark: string, list: string, ttl: number, item: string, cap: number): Promise<number>;
+}
+
+/** The key under which an envelope is remembered: its kind, source and uid (and for an error, a digest of it, since
+ * a relay reports the errors of a fan-out's destinations with one uid). */
+function seenId(kind: "request" | "response", src: string, uid: string): string;
+function seenId(kind: "error", src: string, uid: string, code: number, message: string): string;
+function seenId(kind: string, src: string, uid: string, code?: number, message?: string): string {
+  if (kind !== "error") return `${kind}|${src}|${uid}`;
+  const digest = createHash("sha256").update(`${code}|${message}`).digest("base64url").slice(0, 16);
+  return `error|${src}|${uid}|${digest}`;
+}
 
 /**
  * rmb-peer: the gateway between a local Redis and the relays. Local clients push JSON requests to
@@ -110,6 +140,7 @@ export class RmbPeer {
     maxInFlight: number;
     maxPayloadSize: number;
     redisRetryDelay: number;
+    maxSeenTtl: number;
   };
   readonly #registry: CachedRegistry;
   readonly #seen: SeenMessages;
@@ -141,6 +172,7 @@ export class RmbPeer {
       maxInFlight: options.maxInFlight ?? PEER_DEFAULTS.maxInFlight,
       maxPayloadSize: options.maxPayloadSize ?? PEER_DEFAULTS.maxPayloadSize,
       redisRetryDelay: options.redisRetryDelay ?? PEER_DEFAULTS.redisRetryDelay,
+      maxSeenTtl: options.maxSeenTtl ?? PEER_DEFAULTS.maxSeenTtl,
     };
     this.#registry = new CachedRegistry(options.registry, {
       ttl: options.twinCacheTtl ?? PEER_DEFAULTS.twinCacheTtl,
@@ -250,6 +282,7 @@ export class RmbPeer {
       retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000),
     };
     this.#redis = new Redis(url, { ...common, enableAutoPipelining: true, connectionName: "rmb-peer" });
+    this.#redis.defineCommand("rmbPeerDeliverOnce", { numberOfKeys: 2, lua: DELIVER_ONCE_LUA });
     this.#blocking = new Redis(url, { ...common, connectionName: "rmb-peer-api" });
     for (const client of [this.#redis, this.#blocking]) {
       client.on("error", (err: Error) => this.#log("debug", `redis: ${err.message}`));
@@ -447,7 +480,7 @@ export class RmbPeer {
 
   /** A response lives as long as the request it answers has left, else rmb-rs's 3600 s (capped at `maxTtl`). */
   #responseLifetime(src: string, uid: string): number {
-    const requestEnd = this.#seen.expiresAt(`request|${src}|${uid}`);
+    const requestEnd = this.#seen.expiresAt(seenId("request", src, uid));
     const now = unixNow();
     if (requestEnd !== undefined && requestEnd > now) return Math.min(requestEnd - now, this.#limits.maxTtl);
     return Math.min(RESPONSE_EXPIRATION, this.#limits.maxTtl);
@@ -516,7 +549,10 @@ export class RmbPeer {
     } catch (err) {
       if (!(err instanceof PeerProtocolError)) throw err;
       this.stats.rejected++;
-      this.#log("debug", `refused envelope ${env.uid} from twin ${env.source?.twin ?? 0}: ${err.message}`);
+      this.#log(
+        "debug",
+        `refused envelope ${env.uid} from twin ${env.source?.twin ?? 0}: ${err.message} (code ${err.wireCode})`,
+      );
       if (env.message?.kind === "request") await this.#replyRemoteError(env, err.wireCode, err.message);
       return;
     }
@@ -525,34 +561,44 @@ export class RmbPeer {
     if (message === undefined) return;
     const plain = env.payload?.kind === "plain" ? env.payload.data : new Uint8Array(0);
     const expiresAt = env.timestamp + env.expiration;
+    // Remembered in memory (the fast path, this process) and marked in Redis with the delivery (across restarts).
+    const seen: SeenMark = { id: "", ttl: Math.min(Math.max(expiresAt - now, 1), this.#limits.maxSeenTtl) };
     if (message.kind === "request") {
-      if (!this.#seen.firstTime(`request|${src}|${env.uid}`, expiresAt, now)) {
+      seen.id = seenId("request", src, env.uid);
+      if (!this.#seen.firstTime(seen.id, expiresAt, now)) {
         this.stats.duplicates++;
         return;
       }
-      await this.#deliverRequest(env, message.command, src, plain);
+      await this.#deliverRequest(env, message.command, src, plain, seen);
     } else if (message.kind === "response" || message.kind === "error") {
-      const key =
+      seen.id =
         message.kind === "response"
-          ? `response|${src}|${env.uid}`
-          : `error|${src}|${env.uid}|${message.code}|${message.message}`;
-      if (!this.#seen.firstTime(key, expiresAt, now)) {
+          ? seenId("response", src, env.uid)
+          : seenId("error", src, env.uid, message.code, message.message);
+      if (!this.#seen.firstTime(seen.id, expiresAt, now)) {
         this.stats.duplicates++;
         return;
       }
       const err: JsonError | null =
         message.kind === "error" ? { code: message.code, message: message.message } : null;
-      await this.#deliverResponse(env, src, err === null ? plain : new Uint8Array(0), err);
+      await this.#deliverResponse(env, src, err === null ? plain : new Uint8Array(0), err, seen);
     }
   }
 
-  async #deliverRequest(env: Envelope, command: string, src: string, plain: Uint8Array): Promise<void> {
+  async #deliverRequest(
+    env: Envelope,
+    command: string,
+    src: string,
+    plain: Uint8Array,
+    seen: SeenMark,
+  ): Promise<void> {
     if (command.startsWith("rmb.")) {
       await this.#rmbPlugin(env, command);
       return;
     }
     try {
-      await this.#pushCapped(
+      const delivered = await this.#deliverOnce(
+        seen,
         PeerKeys.command(command),
         formatIncomingRequest({
           ver: 1,
@@ -567,7 +613,7 @@ export class RmbPeer {
           now: env.timestamp,
         }),
       );
-      this.stats.requestsDelivered++;
+      if (delivered) this.stats.requestsDelivered++;
     } catch (err) {
       await this.#replyRemoteError(env, WireErrorCode.Generic, messageOf(err), true);
     }
@@ -593,14 +639,21 @@ export class RmbPeer {
     );
   }
 
-  async #deliverResponse(env: Envelope, src: string, dat: Uint8Array, err: JsonError | null): Promise<void> {
+  async #deliverResponse(
+    env: Envelope,
+    src: string,
+    dat: Uint8Array,
+    err: JsonError | null,
+    seen: SeenMark,
+  ): Promise<void> {
     const backlog = await this.#backlog(env.uid);
     if (backlog === undefined) {
       this.stats.lateResponses++;
       this.#log("debug", `received reply of an expired message (${env.uid} from ${src})`);
       return;
     }
-    await this.#pushCapped(
+    const delivered = await this.#deliverOnce(
+      seen,
       backlog.replyTo,
       formatIncomingResponse({
         ver: 1,
@@ -612,7 +665,7 @@ export class RmbPeer {
         err,
       }),
     );
-    this.stats.responsesDelivered++;
+    if (delivered) this.stats.responsesDelivered++;
   }
 
   async #backlog(uid: string): Promise<Backlog | undefined> {
@@ -661,6 +714,26 @@ export class RmbPeer {
     this.stats.envelopesOut++;
   }
 
+  /**
+   * Pushes an incoming request or response to the application unless an earlier process of this peer already did
+   * (its mark is in Redis): true when pushed, false for a redelivery (counted in `duplicates`).
+   */
+  async #deliverOnce(seen: SeenMark, key: string, json: string): Promise<boolean> {
+    const redis = this.#redis as Redis;
+    corkForThisTurn(redis.stream);
+    const length = await (redis as unknown as DeliverOnceCommand).rmbPeerDeliverOnce(
+      PeerKeys.seen(seen.id),
+      key,
+      seen.ttl,
+      json,
+      this.#limits.listCap,
+    );
+    if (length >= 0) return true;
+    this.stats.duplicates++;
+    this.#log("debug", `dropped a redelivery already handed over before a restart (${seen.id})`);
+    return false;
+  }
+
   /** `LPUSH` and keep the newest `listCap` items (rmb-rs trims after every push; trimming only when the length
    * returned by `LPUSH` exceeds the cap gives the same list with one command instead of two). */
   async #pushCapped(key: string, json: string): Promise<void> {
@@ -669,6 +742,12 @@ export class RmbPeer {
     const length = await redis.lpush(key, json);
     if (length > this.#limits.listCap) await redis.ltrim(key, 0, this.#limits.listCap - 1);
   }
+}
+
+/** Where an incoming envelope is remembered (see `seenId`) and how long its Redis mark lives (seconds). */
+interface SeenMark {
+  id: string;
+  ttl: number;
 }
 
 /** The `[code, text]` a client gets for a failure on the way out. */

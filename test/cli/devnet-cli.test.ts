@@ -107,6 +107,87 @@ describe("the quick start: npm start runs rmb devnet; rmb call and rmb serve aga
     assert.equal(await serve.stop("SIGINT"), 0);
   });
 
+  test("rmb serve in its default echo mode answers each request with its own payload and schema", async () => {
+    const serve = spawnRmb(["serve", "my.echo", ...conn], { RMB_SECRET: secrets.carol.mnemonic });
+    running.push(serve);
+    await serve.waitForStdout(/serving my\.echo \(echo\) as twin 3 over ws:\/\/localhost:\d+; Ctrl-C stops/);
+    const env = { RMB_SECRET: secrets.alice.mnemonic };
+    const json = await runRmb(["call", "3", "my.echo", '{"a":[1,2]}', ...conn], { env });
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), { a: [1, 2] });
+    const plain = await runRmb(["call", "3", "my.echo", "--text", "plain words", ...conn, "--json"], { env });
+    assert.equal(plain.code, 0, plain.stderr);
+    const answer = JSON.parse(plain.stdout) as { ok: boolean; data: string; schema: string };
+    assert.deepEqual([answer.ok, answer.data, answer.schema], [true, "plain words", "text/plain"]);
+    assert.equal(await serve.stop("SIGTERM"), 0);
+    assert.match(serve.stderr(), /SIGTERM: stopping after 2 request\(s\)/);
+  });
+
+  test("rmb serve --json prints a ready line, one line per request handled and a stopped line", async () => {
+    const serve = spawnRmb(["serve", "my.echo", "my.other", "--json", ...conn], {
+      RMB_SECRET: secrets.carol.mnemonic,
+    });
+    running.push(serve);
+    const ready = JSON.parse((await serve.waitForStdout(/^(\{"type":"ready".*\})$/m))[1] as string);
+    assert.deepEqual(ready, {
+      type: "ready",
+      commands: ["my.echo", "my.other"],
+      mode: "echo",
+      exec: null,
+      via: "relay",
+      twin: 3,
+      connection: `as twin 3 over ws://localhost:${port}`,
+    });
+    const env = { RMB_SECRET: secrets.alice.mnemonic };
+    const r = await runRmb(["call", "3", "my.other", '{"b":true}', ...conn], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { b: true });
+    const handled = JSON.parse((await serve.waitForStdout(/^(\{"type":"request".*\})$/m))[1] as string) as {
+      uid: string;
+      ms: number;
+    };
+    assert.match(handled.uid, /^[0-9a-f-]{36}$/);
+    assert.ok(handled.ms >= 0);
+    assert.deepEqual(
+      { ...handled, uid: undefined, ms: undefined },
+      {
+        type: "request",
+        command: "my.other",
+        source: { twin: 1, session: null },
+        uid: undefined,
+        ok: true,
+        schema: "application/json",
+        bytes: '{"b":true}'.length,
+        ms: undefined,
+      },
+    );
+    assert.equal(await serve.stop("SIGINT"), 0);
+    const lines = serve
+      .stdout()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string });
+    assert.deepEqual(
+      lines.map((l) => l.type),
+      ["ready", "request", "stopped"],
+    );
+    assert.deepEqual(lines[2], { type: "stopped", signal: "SIGINT", served: 1 });
+
+    // A failing --exec handler: the request line carries the error the caller gets.
+    const failing = spawnRmb(["serve", "my.fail", "--json", "--exec", "echo nope >&2; exit 3", ...conn], {
+      RMB_SECRET: secrets.carol.mnemonic,
+    });
+    running.push(failing);
+    const ready2 = JSON.parse((await failing.waitForStdout(/^(\{"type":"ready".*\})$/m))[1] as string);
+    assert.deepEqual([ready2.mode, ready2.exec], ["exec", "echo nope >&2; exit 3"]);
+    const failed = await runRmb(["call", "3", "my.fail", ...conn], { env });
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /error 255 \(from twin 3\): nope/);
+    const line = JSON.parse((await failing.waitForStdout(/^(\{"type":"request".*\})$/m))[1] as string);
+    assert.deepEqual([line.command, line.ok, line.error], ["my.fail", false, { code: 255, message: "nope" }]);
+    assert.equal(await failing.stop("SIGTERM"), 0);
+  });
+
   test("the examples: a TypeScript service and client against the devnet", async () => {
     const { spawn } = await import("node:child_process");
     const env = {

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
+import { Redis } from "ioredis";
 import { E2eCipher } from "../../src/crypto/index.js";
 import { KeyType } from "../../src/identity/index.js";
 import {
   decodeBacklog,
   formatOutgoingRequest,
+  formatOutgoingResponse,
   type JsonIncomingResponse,
   PeerKeys,
   parseIncomingRequest,
@@ -16,15 +18,19 @@ import {
 } from "../../src/peer/index.js";
 import {
   createEnvelope,
+  decodeEnvelope,
   type Envelope,
   encodeEnvelope,
   signEnvelope,
   unixNow,
   WireErrorCode,
 } from "../../src/protocol/index.js";
+import type { Twin, TwinRegistry } from "../../src/registry/index.js";
 import { type NetTwin, type PeerHandle, type PeerNet, startPeerNet } from "../support/peer-net.js";
+import { freePort } from "../support/redis-server.js";
 import { RelayTestClient } from "../support/relay-client.js";
 import { waitUntil } from "../support/wait.js";
+import { startWsTap } from "../support/ws-tap.js";
 
 const text = (s: string) => new TextEncoder().encode(s);
 const randomBytesKey = () => new Uint8Array(randomBytes(32));
@@ -79,6 +85,14 @@ describe("rmb-peer end to end (real Redis, relay and peers)", () => {
   let c: PeerHandle;
   let d: PeerHandle;
   const echoes: { stop(): Promise<void> }[] = [];
+  // kim's peer looks twins up through a registry that the tests can make fail.
+  let kim: NetTwin;
+  let k: PeerHandle;
+  const kimLog: string[] = [];
+  /** Lookups of these twins throw (until removed). */
+  const registryDown = new Set<number>();
+  /** The next lookup of each of these twins throws once. */
+  const registryHiccup = new Set<number>();
 
   before(async () => {
     net = await startPeerNet();
@@ -91,6 +105,15 @@ describe("rmb-peer end to end (real Redis, relay and peers)", () => {
     c = await net.peer(carol, 3);
     d = await net.peer(dave, 4);
     for (const h of [b, c, d]) echoes.push(await startJsonEcho(h.redisUrl, "testme"));
+    const flaky: TwinRegistry = {
+      async getTwin(id: number): Promise<Twin | undefined> {
+        if (registryDown.has(id) || registryHiccup.delete(id)) throw new Error("registry is down");
+        return net.registry.getTwin(id);
+      },
+      getTwinIdByAccount: (account: Uint8Array) => net.registry.getTwinIdByAccount(account),
+    };
+    kim = net.twin(KeyType.Ed25519);
+    k = await net.peer(kim, 9, { registry: flaky, log: (level, line) => kimLog.push(`${level}: ${line}`) });
   });
 
   after(async () => {
@@ -165,6 +188,143 @@ describe("rmb-peer end to end (real Redis, relay and peers)", () => {
     assert.equal(responses.length, 2);
     assert.equal(responses.filter((r) => r.err === null).length, 1);
     assert.equal(responses.find((r) => r.err !== null)?.err?.code, WireErrorCode.UnknownTwin);
+  });
+
+  test("a registry failure while looking up a destination: exactly one error response, code 500", async () => {
+    registryDown.add(bob.twin.id);
+    try {
+      const responses = await call(k, { dst: [bob.twin.id] }, 2, 1000);
+      assert.equal(responses.length, 1);
+      assert.deepEqual(responses[0]?.err, {
+        code: WireErrorCode.Other,
+        message: "other: failed to get twin information: registry is down",
+      });
+      assert.equal(responses[0]?.src, "");
+      assert.equal(responses[0]?.ref, "my-ref");
+    } finally {
+      registryDown.delete(bob.twin.id);
+    }
+    // Failures are not cached: the next request goes through.
+    const [ok] = await call(k, { dst: [bob.twin.id] });
+    assert.equal(ok?.err, null);
+  });
+
+  test("no relay connection before the request expires: error 500 on ret", async () => {
+    const lena = net.twin(KeyType.Ed25519);
+    const redisUrl = `${net.redis.url}/10`;
+    const offline = new RmbPeer({
+      identity: lena.identity,
+      registry: net.registry,
+      relays: [`ws://127.0.0.1:${await freePort()}`], // nothing listens there
+      redis: redisUrl,
+      update: false,
+      relay: { reconnectDelay: 50, maxReconnectDelay: 200 },
+    });
+    await offline.start();
+    const client = new Redis(redisUrl);
+    try {
+      const responses = await call(
+        { peer: offline, redisUrl, client },
+        { dst: [bob.twin.id], exp: 2 },
+        1,
+        10_000,
+      );
+      assert.equal(responses.length, 1);
+      assert.deepEqual(responses[0]?.err, {
+        code: WireErrorCode.Other,
+        message: "other: no relay connection before the message expired",
+      });
+      assert.equal(responses[0]?.src, "");
+      assert.equal(responses[0]?.ref, "my-ref");
+      assert.equal(offline.stats.envelopesOut, 0);
+    } finally {
+      await offline.stop();
+      client.disconnect();
+    }
+  });
+
+  test("responses reach ret as they arrive: a fast destination's answer is popped while a slow one still works", async () => {
+    const ret = "speed-ret";
+    const cmd = PeerKeys.command("speed.test");
+    await a.client.lpush(
+      PeerKeys.local,
+      formatOutgoingRequest({
+        ver: 1,
+        ref: "speed",
+        cmd: "speed.test",
+        exp: 60,
+        dat: text("q"),
+        tag: null,
+        dst: [bob.twin.id, carol.twin.id],
+        ret,
+        shm: null,
+        now: 0,
+      }),
+    );
+    const [atBob, atCarol] = await Promise.all([b.client.blpop(cmd, 5), c.client.blpop(cmd, 5)]);
+    assert.ok(atBob && atCarol);
+    const answer = async (h: PeerHandle, popped: [string, string], dat: string) => {
+      const req = parseIncomingRequest(popped[1]);
+      await h.client.lpush(
+        PeerKeys.reply,
+        formatOutgoingResponse({
+          ver: 1,
+          ref: req.ref,
+          dat: text(dat),
+          dst: req.src,
+          shm: null,
+          now: 0,
+          err: null,
+        }),
+      );
+    };
+    // bob answers at once; carol holds her request until bob's answer has been popped from ret.
+    await answer(b, atBob, "fast");
+    const [first] = await popAll(a, ret, 1, 5000);
+    assert.equal(first?.src, String(bob.twin.id));
+    assert.equal(new TextDecoder().decode(first?.dat), "fast");
+    assert.equal(await a.client.llen(ret), 0, "nothing else is waiting on ret");
+    await answer(c, atCarol, "slow");
+    const [second] = await popAll(a, ret, 1, 5000);
+    assert.equal(second?.src, String(carol.twin.id));
+    assert.equal(new TextDecoder().decode(second?.dat), "slow");
+    assert.equal(second?.ref, "speed");
+  });
+
+  test("between two peers payloads travel as cipher both ways (seen by a tap in front of the relay)", async () => {
+    const tap = await startWsTap(net.port);
+    const nina = net.twin(KeyType.Sr25519);
+    const n = await net.peer(nina, 13, { relays: [`ws://127.0.0.1:${tap.port}`] });
+    try {
+      const secret = "wire-tap-secret-payload";
+      const [res] = await call(n, { dst: [bob.twin.id], dat: text(secret) });
+      assert.equal(res?.err, null);
+      assert.equal(new TextDecoder().decode(res?.dat), secret);
+      const envelopes = (frames: Uint8Array[]) =>
+        frames
+          .map((f) => decodeEnvelope(f))
+          .filter((e) => e.message?.kind !== "ping" && e.message?.kind !== "pong");
+      const [request] = envelopes(tap.up).filter((e) => e.message?.kind === "request");
+      const [response] = envelopes(tap.down).filter((e) => e.message?.kind === "response");
+      assert.ok(request && response, "the tap saw the request and the response");
+      assert.equal(request.uid, response.uid);
+      assert.equal(request.payload?.kind, "cipher");
+      assert.equal(response.payload?.kind, "cipher");
+      const mine = new E2eCipher(nina.identity.e2e!.secret);
+      assert.equal(new TextDecoder().decode(mine.decryptFrom(bob.twin.pk!, request.payload!.data)), secret);
+      assert.equal(new TextDecoder().decode(mine.decryptFrom(bob.twin.pk!, response.payload!.data)), secret);
+      const plainBytes = Buffer.from(secret);
+      for (const frame of [...tap.up, ...tap.down]) {
+        assert.equal(
+          Buffer.from(frame).indexOf(plainBytes),
+          -1,
+          "the payload never crosses the wire in clear",
+        );
+      }
+    } finally {
+      await n.peer.stop();
+      await tap.stop();
+    }
   });
 
   test("a service is handed the request with the envelope uid as ref, the sender as src and ret msgbus.system.reply", async () => {
@@ -337,6 +497,34 @@ describe("rmb-peer end to end (real Redis, relay and peers)", () => {
       new TextDecoder().decode(parseIncomingRequest(j).dat),
     );
     assert.deepEqual(kept, ["m5", "m4", "m3"]);
+    // The reply list on frank's side is capped the same way (answers awaited one by one, so their order is known).
+    for (let i = 0; i < 6; i++) {
+      await f.client.lpush(
+        PeerKeys.local,
+        formatOutgoingRequest({
+          ver: 1,
+          ref: `r${i}`,
+          cmd: "testme",
+          exp: 60,
+          dat: text(`a${i}`),
+          tag: null,
+          dst: [bob.twin.id],
+          ret: "cap-ret",
+          shm: null,
+          now: 0,
+        }),
+      );
+      await waitUntil(async () => f.peer.stats.responsesDelivered === i + 1);
+    }
+    const answers = (await f.client.lrange("cap-ret", 0, -1)).map((j) => parseIncomingResponse(j));
+    assert.deepEqual(
+      answers.map((r) => [r.ref, new TextDecoder().decode(r.dat)]),
+      [
+        ["r5", "a5"],
+        ["r4", "a4"],
+        ["r3", "a3"],
+      ],
+    );
   });
 
   describe("raw envelopes from a twin without a peer", () => {
@@ -465,6 +653,85 @@ describe("rmb-peer end to end (real Redis, relay and peers)", () => {
       });
     });
 
+    test("a registry failure while checking the sender: error 500 to the sender, nothing reaches the service", async () => {
+      registryHiccup.add(eve.twin.id); // kim's first lookup of eve fails; the one for the error reply works
+      const env = signEnvelope(
+        request(kim, { message: { kind: "request", command: "checked" } }),
+        eve.identity.signer,
+      );
+      ws.send(encodeEnvelope(env));
+      const { env: res } = await ws.next();
+      assert.equal(res.uid, env.uid);
+      assert.equal(res.source?.twin, kim.twin.id);
+      assert.deepEqual(res.message, {
+        kind: "error",
+        code: WireErrorCode.Other,
+        message: "other: failed to get twin information: registry is down",
+      });
+      assert.equal(await k.client.llen(PeerKeys.command("checked")), 0);
+      assert.equal(k.peer.stats.requestsDelivered, 0);
+    });
+
+    test("a sender unknown to the registry (removed after it connected): refused with 103, nothing delivered", async () => {
+      const oscar = net.twin(KeyType.Ed25519);
+      const o = await RelayTestClient.connect(net.port, oscar.identity.signer, { twin: oscar.twin.id });
+      try {
+        net.registry.delete(oscar.twin.id);
+        const oscarCipher = new E2eCipher(oscar.identity.e2e!.secret);
+        const env = signEnvelope(
+          createEnvelope({
+            uid: `gone-${Math.random().toString(36).slice(2)}`,
+            timestamp: unixNow(),
+            expiration: 60,
+            source: { twin: oscar.twin.id },
+            destination: { twin: kim.twin.id },
+            message: { kind: "request", command: "from.nobody" },
+            payload: { kind: "cipher", data: oscarCipher.encryptFor(kim.twin.pk!, text("who am I")) },
+          }),
+          oscar.identity.signer,
+        );
+        const rejected = k.peer.stats.rejected;
+        o.send(encodeEnvelope(env));
+        await waitUntil(async () => k.peer.stats.rejected === rejected + 1);
+        const refusal = kimLog.find((l) => l.includes(`refused envelope ${env.uid}`));
+        assert.equal(
+          refusal,
+          `debug: refused envelope ${env.uid} from twin ${oscar.twin.id}: unknown twin id '${oscar.twin.id}' (code 103)`,
+        );
+        // The 103 cannot be answered: there is no record to route, sign for or encrypt to.
+        await waitUntil(async () =>
+          kimLog.some((l) => l.includes(`error reply to ${oscar.twin.id} not sent`)),
+        );
+        assert.equal(await k.client.llen(PeerKeys.command("from.nobody")), 0);
+      } finally {
+        await o.close();
+      }
+    });
+
+    test("the peer's own Redis refuses the request (WRONGTYPE): error 0 to the sender, tags kept, 300 s", async () => {
+      const cmd = PeerKeys.command("wrong.type");
+      await b.client.set(cmd, "not a list");
+      try {
+        const env = signEnvelope(
+          request(bob, { message: { kind: "request", command: "wrong.type" }, tags: "keep-me" }),
+          eve.identity.signer,
+        );
+        ws.send(encodeEnvelope(env));
+        const { env: res } = await ws.next();
+        assert.equal(res.uid, env.uid);
+        assert.equal(res.message?.kind, "error");
+        const { code, message } = res.message as { code: number; message: string };
+        assert.equal(code, WireErrorCode.Generic);
+        assert.match(message, /^WRONGTYPE /);
+        assert.equal(res.tags, "keep-me");
+        assert.equal(res.expiration, 300);
+        // The failed push left no delivery mark: nothing was handed over.
+        assert.equal(await b.client.exists(PeerKeys.seen(`request|${eve.twin.id}|${env.uid}`)), 0);
+      } finally {
+        await b.client.del(cmd);
+      }
+    });
+
     test("cipher from a twin without a public key: error 105", async () => {
       const mallory = net.twin(KeyType.Ed25519, { pk: false });
       const m = await RelayTestClient.connect(net.port, mallory.identity.signer, { twin: mallory.twin.id });
@@ -522,6 +789,41 @@ describe("rmb-peer end to end (real Redis, relay and peers)", () => {
       assert.ok(first);
       await waitUntil(async () => b.peer.stats.duplicates >= 1);
       assert.equal(await b.client.llen(PeerKeys.command("once.only")), 0);
+      // The delivery is also marked in bob's Redis, for the envelope's lifetime (60 s).
+      const ttl = await b.client.ttl(PeerKeys.seen(`request|${eve.twin.id}|${env.uid}`));
+      assert.ok(ttl > 30 && ttl <= 60, `mark ttl ${ttl}`);
+    });
+
+    test("exactly once across a restart: a request redelivered to the restarted peer (same Redis) is dropped", async () => {
+      const mona = net.twin(KeyType.Ed25519);
+      const cmd = PeerKeys.command("once.restart");
+      const before = await net.peer(mona, 11, { maxSeenTtl: 30 });
+      const env = signEnvelope(
+        request(mona, { message: { kind: "request", command: "once.restart" } }),
+        eve.identity.signer,
+      );
+      const bytes = encodeEnvelope(env);
+      ws.send(bytes);
+      const first = await before.client.blpop(cmd, 5);
+      assert.ok(first);
+      assert.equal(parseIncomingRequest(first[1]).ref, env.uid);
+      // The mark lives for the envelope's lifetime (60 s), capped by maxSeenTtl.
+      const ttl = await before.client.ttl(PeerKeys.seen(`request|${eve.twin.id}|${env.uid}`));
+      assert.ok(ttl > 0 && ttl <= 30, `mark ttl ${ttl}`);
+      await before.peer.stop();
+
+      const after = await net.peer(mona, 11, { maxSeenTtl: 30 });
+      ws.send(bytes); // as a relay redelivers what a crashed connection may not have confirmed
+      const fresh = signEnvelope(
+        request(mona, { message: { kind: "request", command: "once.restart" } }),
+        eve.identity.signer,
+      );
+      ws.send(encodeEnvelope(fresh));
+      await waitUntil(
+        async () => after.peer.stats.requestsDelivered === 1 && after.peer.stats.duplicates === 1,
+      );
+      const queued = (await after.client.lrange(cmd, 0, -1)).map((j) => parseIncomingRequest(j).ref);
+      assert.deepEqual(queued, [fresh.uid]);
     });
 
     test("exactly once: a response delivered twice reaches the client once", async () => {

@@ -404,6 +404,79 @@ test("relay pool — send rejects with RelayUnavailableError at the deadline whe
   assert.equal(pool.pendingSends, 0);
 });
 
+/** The delays a link scheduled, from its "…; reconnecting in N ms" lines, in order. */
+function scheduledDelays(logs: string[]): number[] {
+  return logs.flatMap((l) => {
+    const m = /reconnecting in (\d+) ms$/.exec(l);
+    return m === null ? [] : [Number(m[1])];
+  });
+}
+
+test("relay link — reconnects back off from 250 ms, doubling (with jitter), against a refusing port", async (t) => {
+  const defer = cleanup(t);
+  const fx = createTwins();
+  const port = await freePort(); // nothing listens: every attempt is refused
+  const attempts: number[] = []; // when each connection attempt started
+  const { pool, logs } = alicePool(defer, fx, [`ws://${HOST}:${port}`], {
+    reconnectDelay: RELAY_POOL_DEFAULTS.reconnectDelay,
+    maxReconnectDelay: RELAY_POOL_DEFAULTS.maxReconnectDelay,
+    onStateChange: (_link, state) => {
+      if (state === "connecting") attempts.push(performance.now());
+    },
+  });
+  pool.start();
+  // Five attempts: four delays of at most 250 + 500 + 1000 + 2000 ms.
+  await waitUntil(async () => attempts.length >= 5, 30_000);
+  await pool.stop();
+  const delays = scheduledDelays(logs);
+  assert.ok(delays.length >= 4, logs.join("\n"));
+  for (let k = 0; k < 4; k++) {
+    const ceiling = 250 * 2 ** k; // 250, 500, 1000, 2000: still below the 5 s cap
+    const delay = delays[k]!;
+    assert.ok(
+      delay >= ceiling / 2 && delay <= ceiling,
+      `delay ${k} is ${delay} ms, expected ${ceiling / 2}…${ceiling}`,
+    );
+    // The measured gap between two attempts is at least the delay scheduled (a loaded machine only adds to it).
+    const gap = attempts[k + 1]! - attempts[k]!;
+    assert.ok(
+      gap >= delay - 5,
+      `attempt ${k + 1} came ${gap.toFixed(0)} ms after attempt ${k}, delay was ${delay}`,
+    );
+  }
+  // The ranges [c/2, c] of successive delays do not overlap: every delay is at least the one before.
+  for (let k = 1; k < 4; k++) assert.ok(delays[k]! >= delays[k - 1]!, delays.join(", "));
+  assert.ok(pool.links[0]!.stats.connectFailures >= 4);
+});
+
+test("relay link — the reconnect delay stops growing at maxReconnectDelay and stays jittered there", async (t) => {
+  const defer = cleanup(t);
+  const fx = createTwins();
+  const port = await freePort();
+  // The defaults scaled down 25×: 10 ms doubling up to 200 ms (as 250 ms up to 5 s).
+  const { pool, logs } = alicePool(defer, fx, [`ws://${HOST}:${port}`], {
+    reconnectDelay: 10,
+    maxReconnectDelay: 200,
+  });
+  pool.start();
+  await waitUntil(async () => scheduledDelays(logs).length >= 10, 30_000);
+  await pool.stop();
+  const delays = scheduledDelays(logs).slice(0, 10);
+  delays.forEach((delay, k) => {
+    const ceiling = Math.min(200, 10 * 2 ** k);
+    assert.ok(
+      delay >= ceiling / 2 && delay <= ceiling,
+      `delay ${k} is ${delay} ms, expected ${ceiling / 2}…${ceiling}`,
+    );
+  });
+  const capped = delays.slice(5); // ceilings 320, 640, … all capped at 200
+  assert.ok(
+    capped.every((d) => d <= 200),
+    capped.join(", "),
+  );
+  assert.ok(new Set(capped).size > 1, `jitter: capped delays ${capped.join(", ")} are not all equal`);
+});
+
 test("relay pool — stop() rejects pending sends and no connection attempt follows", async (t) => {
   const defer = cleanup(t);
   const fx = createTwins();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { KeyType } from "../../src/identity/index.js";
+import { createEnvelope, encodeEnvelope, signEnvelope, unixNow } from "../../src/protocol/index.js";
 import { RelayServer } from "../../src/relay/index.js";
 import {
   bytes,
@@ -12,7 +13,13 @@ import {
   RmbTimeoutError,
   text,
 } from "../../src/sdk/index.js";
-import { type NetTwin, PEER_DOMAIN, type PeerNet, startPeerNet } from "../support/peer-net.js";
+import {
+  type NetTwin,
+  PEER_DOMAIN,
+  type PeerHandle,
+  type PeerNet,
+  startPeerNet,
+} from "../support/peer-net.js";
 import { freePort } from "../support/redis-server.js";
 import { RelayTestClient } from "../support/relay-client.js";
 import { waitUntil } from "../support/wait.js";
@@ -306,12 +313,14 @@ describe("SDK against rmb-peer (PeerClient and RmbClient)", () => {
   let direct: RmbClient;
   let behindA: PeerClient;
   let behindB: PeerClient;
+  let pa: PeerHandle;
+  const extraClients: RmbClient[] = [];
 
   before(async () => {
     net = await startPeerNet();
     alice = net.twin(KeyType.Ed25519);
     bob = net.twin(KeyType.Sr25519);
-    const pa = await net.peer(alice, 1);
+    pa = await net.peer(alice, 1);
     const pb = await net.peer(bob, 2);
     behindA = await PeerClient.connect({ redis: pa.redisUrl });
     behindB = await PeerClient.connect({ redis: pb.redisUrl });
@@ -339,6 +348,7 @@ describe("SDK against rmb-peer (PeerClient and RmbClient)", () => {
     await behindA?.close();
     await behindB?.close();
     await direct?.close();
+    for (const client of extraClients) await client.close();
     await net?.stop();
   });
 
@@ -381,5 +391,83 @@ describe("SDK against rmb-peer (PeerClient and RmbClient)", () => {
     behindB.serve("late.added", () => "here");
     const res = await behindA.call(bob.twin.id, "late.added", undefined, { timeout: 3000 });
     assert.equal(res.json(), "here");
+  });
+
+  test("peer client to a twin without an encryption key: plain both ways (checked on the wire)", async () => {
+    const plain = net.twin(KeyType.Ed25519, { pk: false });
+    const ws = await RelayTestClient.connect(net.port, plain.identity.signer, { twin: plain.twin.id });
+    try {
+      const answer = behindA.call(plain.twin.id, "plain.echo", { q: "in clear" }, { timeout: 5000 });
+      const { env } = await ws.next();
+      assert.equal(env.source?.twin, alice.twin.id);
+      assert.equal(env.payload?.kind, "plain");
+      assert.equal(new TextDecoder().decode(env.payload?.data), '{"q":"in clear"}');
+      assert.equal(env.schema, "application/json");
+      const reply = signEnvelope(
+        createEnvelope({
+          uid: env.uid,
+          timestamp: unixNow(),
+          expiration: 60,
+          source: { twin: plain.twin.id },
+          destination: env.source!,
+          message: { kind: "response" },
+          schema: "application/json",
+          payload: { kind: "plain", data: new TextEncoder().encode('{"a":"in clear too"}') },
+        }),
+        plain.identity.signer,
+      );
+      ws.send(encodeEnvelope(reply));
+      const res = await answer;
+      assert.deepEqual(res.json(), { a: "in clear too" });
+      assert.deepEqual(res.source, { twin: plain.twin.id });
+    } finally {
+      await ws.close();
+    }
+    // The same with an SDK service whose twin publishes no key.
+    const keyless = net.twin(KeyType.Sr25519, { pk: false });
+    const service = await RmbClient.connect({
+      identity: keyless.identity,
+      registry: net.registry,
+      relays: [`ws://127.0.0.1:${net.port}`],
+      relay: FAST,
+    });
+    extraClients.push(service);
+    service.serve("calc.sub", (req) => {
+      const { x, y } = req.json<{ x: number; y: number }>();
+      return x - y;
+    });
+    assert.equal((await behindA.call(keyless.twin.id, "calc.sub", { x: 9, y: 4 })).json(), 5);
+  });
+
+  test("peer client: an AbortSignal cancels a call; a late answer is dropped", async () => {
+    let reached!: () => void;
+    const atService = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    behindB.serve("slow.peer", async () => {
+      reached();
+      await gate;
+      return "late";
+    });
+    const controller = new AbortController();
+    const pending = behindA.call(bob.twin.id, "slow.peer", undefined, {
+      signal: controller.signal,
+      timeout: 20_000,
+    });
+    await atService;
+    controller.abort(new Error("user cancelled"));
+    await assert.rejects(pending, /user cancelled/);
+    await assert.rejects(behindA.call(bob.twin.id, "slow.peer", undefined, { signal: AbortSignal.abort() }), {
+      name: "AbortError",
+    });
+    // The service answers after all: the answer reaches the client's reply queue and is dropped.
+    const delivered = pa.peer.stats.responsesDelivered;
+    release();
+    await waitUntil(async () => pa.peer.stats.responsesDelivered === delivered + 1);
+    assert.equal((await behindA.call(bob.twin.id, "calc.add", { x: 2, y: 2 })).json(), 4);
   });
 });

@@ -1,7 +1,9 @@
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
+import { messageOf } from "../../errors.js";
+import { WireErrorCode } from "../../protocol/index.js";
 import { bytes, type Handler, RmbHandlerError } from "../../sdk/index.js";
-import { JSON_SCHEMA } from "../../sdk/payload.js";
+import { JSON_SCHEMA, toPayload } from "../../sdk/payload.js";
 import { UsageError } from "../cli-error.js";
 import { CLIENT_HELP, CLIENT_OPTIONS, openClient } from "../client-flags.js";
 import type { CliIo } from "../io.js";
@@ -19,6 +21,7 @@ non-zero exit answers error 255 with its standard error.
 Options:
       --exec <CMD>         run CMD (/bin/sh -c) for every request
       --exec-timeout <S>   kill CMD after S seconds [default: 30]
+      --json               print JSON lines: one when ready, one per request handled, one when stopped
 
 ${CLIENT_HELP}`;
 
@@ -77,7 +80,12 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...CLIENT_OPTIONS, exec: { type: "string" }, "exec-timeout": { type: "string" } },
+    options: {
+      ...CLIENT_OPTIONS,
+      exec: { type: "string" },
+      "exec-timeout": { type: "string" },
+      json: { type: "boolean" },
+    },
   });
   if (positionals.length === 0) throw new UsageError(`give at least one command to serve\n\n${SERVE_HELP}`);
   const execTimeout = Number(values["exec-timeout"] ?? 30);
@@ -86,6 +94,8 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
   const log = new Logger(io.stderr, levelForDebugFlags(values.debug?.length ?? 0));
   const client = await openClient(values, io, log);
   const handler = values.exec === undefined ? echo() : exec(values.exec, execTimeout * 1000);
+  const json = values.json === true;
+  const line = (value: Record<string, unknown>) => io.stdout.write(`${JSON.stringify(value)}\n`);
   let served = 0;
   for (const command of positionals) {
     client.caller.serve(command, async (req) => {
@@ -93,14 +103,44 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
       log.debug(
         `${command} from ${req.source.twin}${req.source.session === undefined ? "" : `:${req.source.session}`}`,
       );
-      return handler(req);
+      if (!json) return handler(req);
+      const started = performance.now();
+      const report = {
+        type: "request",
+        command,
+        source: { twin: req.source.twin, session: req.source.session ?? null },
+        uid: req.uid,
+      };
+      const ms = () => Number((performance.now() - started).toFixed(2));
+      try {
+        const answer = toPayload(await handler(req));
+        line({ ...report, ok: true, schema: answer.schema ?? null, bytes: answer.data.length, ms: ms() });
+        return answer;
+      } catch (err) {
+        const code = err instanceof RmbHandlerError ? err.wireCode : WireErrorCode.Handler;
+        line({ ...report, ok: false, error: { code, message: messageOf(err) }, ms: ms() });
+        throw err;
+      }
     });
   }
   const stopSignal = untilSignal(); // before "serving …": a supervisor may signal as soon as it reads it
   const mode = values.exec === undefined ? "echo" : `exec: ${values.exec}`;
-  io.stdout.write(`serving ${positionals.join(", ")} (${mode}) ${client.description}; Ctrl-C stops\n`);
+  if (json) {
+    line({
+      type: "ready",
+      commands: positionals,
+      mode: values.exec === undefined ? "echo" : "exec",
+      exec: values.exec ?? null,
+      via: client.via,
+      twin: client.twin ?? null,
+      connection: client.description,
+    });
+  } else {
+    io.stdout.write(`serving ${positionals.join(", ")} (${mode}) ${client.description}; Ctrl-C stops\n`);
+  }
   const signal = await stopSignal;
   log.info(`${signal}: stopping after ${served} request(s)`);
   await client.close();
+  if (json) line({ type: "stopped", signal, served });
   return 0;
 }

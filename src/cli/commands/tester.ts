@@ -67,7 +67,9 @@ export async function testerCommand(argv: string[], io: CliIo): Promise<number> 
   const seconds = report.elapsedMs / 1000;
   io.stdout.write(`sent:       ${report.sent} request(s) to ${dst.join(", ")}\n`);
   io.stdout.write(`received:   ${report.received} of ${report.expected} in ${seconds.toFixed(2)} s\n`);
-  io.stdout.write(`errors:     ${report.errors} (relay: ${report.relayErrors})\n`);
+  io.stdout.write(
+    `errors:     ${report.errors} (relay: ${report.relayErrors}, malformed: ${report.malformed})\n`,
+  );
   for (const sample of report.errorSamples) io.stdout.write(`  ${sample}\n`);
   if (report.missingTwins.length > 0)
     io.stdout.write(`no full answer from: ${report.missingTwins.join(", ")}\n`);
