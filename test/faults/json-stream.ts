@@ -6,7 +6,8 @@ import type { Ledger } from "./ledger.js";
  * An application of rmb-peer's Redis JSON API, as rmb-rs clients are written: requests are pushed to
  * `msgbus.system.local` with `ref` = our message id, answers popped from its own reply queue. Every item that
  * appears on the reply queue is booked, so an answer pushed twice is seen as a duplicate; a request without an
- * answer by its expiry (plus `graceMs`) is booked as a timeout, as an application would give up on it.
+ * answer by its expiry (plus `graceMs`) is booked as a timeout, as an application would give up on it; an answer
+ * that comes after that is counted as `late` (not booked again).
  */
 
 /** Options of {@link startJsonStream}. */
@@ -88,7 +89,12 @@ export async function startJsonStream(o: JsonStreamOptions): Promise<JsonStream>
       popped += 1;
       const res = parseIncomingResponse(got[1]);
       const id = res.ref ?? "";
-      if (!deadlines.has(id) && o.ledger.settled(id)) late += 1;
+      if (!deadlines.has(id) && o.ledger.settled(id)) {
+        late += 1;
+        // An answer after the application gave up on the call is late, not a second delivery: on a loaded machine
+        // it can reach the reply queue a moment after the caller's deadline. Answers after an answer still count.
+        if (o.ledger.errorOf(id) === "timeout") continue;
+      }
       if (res.err !== null) {
         o.ledger.errored(id, res.src === "0" ? `relay: ${res.err.message}` : `code ${res.err.code}`);
       } else {

@@ -60,6 +60,12 @@ export class Ledger {
     this.#record(id, { kind: "errored", reason });
   }
 
+  /** The reason `id` errored with, if its first outcome was an error. */
+  errorOf(id: string): string | undefined {
+    const o = this.#outcomes.get(id);
+    return o?.kind === "errored" ? o.reason : undefined;
+  }
+
   /** Whether `id` has an outcome yet. */
   settled(id: string): boolean {
     return this.#outcomes.get(id) !== undefined;

@@ -99,8 +99,9 @@ test("peer gateway — kill -9 with requests in flight, restarted: live answers 
       serviceLedger: served,
       prefix,
       extra,
-      // The application waits past the lifetime (until after the gateway is back), so a late answer would be seen.
-      graceMs: 5000,
+      // The application waits past the lifetime (until well after the gateway is back, even when a loaded machine
+      // makes its restart slow), so a late answer would be seen.
+      graceMs: 12_000,
     });
     undo(() => s.stop());
     return { ledger, s };
