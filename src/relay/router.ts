@@ -177,7 +177,9 @@ export class Router {
       void this.#pipelined(conn, frame, this.deliver(dstKey, frame));
       return true;
     }
-    const data = new Uint8Array(frame);
+    // A view of the socket's read buffer is fine for a message written in this turn; one that waits in the queue
+    // gets its own copy (a view would keep the whole read buffer alive).
+    const data = live.writesAtOnce ? frame : new Uint8Array(frame);
     let entry: string;
     try {
       entry = store.enqueueSync(dstKey, data, live.unacked);

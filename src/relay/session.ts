@@ -42,10 +42,15 @@ export class SessionConnection {
   /** The last read drained the queue and no other process is known to have queued since. */
   #synced = false;
   /** Entries written by `offer` and not yet removed from the store: a read skips them. */
-  readonly #sentAhead = new Set<string>();
+  /**
+   * Entries written by `offer` and not yet removed from the store, in write order (writes complete in that order,
+   * so they leave from the front): a read skips them.
+   */
+  #ahead: string[] = [];
+  #aheadHead = 0;
   /**
    * Entries written ahead whose write completed while a queue read was under way: the read may have returned them
-   * (it looked before they were acked), so they stay in `#sentAhead` until that read's batch was handled.
+   * (it looked before they were acked), so they stay in `#ahead` until that read's batch was handled.
    */
   #settledDuringRead: string[] = [];
   #handlerFailures = 0;
@@ -149,16 +154,25 @@ export class SessionConnection {
    */
   offer(id: string, data: Uint8Array): void {
     if (this.#closed) return;
-    if (
-      this.#synced &&
-      !this.#pumping &&
-      this.#inFlight < this.#maxInFlight &&
-      this.ws.bufferedAmount <= HIGH_WATER_BYTES
-    ) {
+    if (this.writesAtOnce) {
       this.#send(id, data, true);
       return;
     }
     this.pump();
+  }
+
+  /**
+   * True when a message offered now would be written at once (and removed from the queue right after the write),
+   * rather than read back from the store later.
+   */
+  get writesAtOnce(): boolean {
+    return (
+      this.#synced &&
+      !this.#pumping &&
+      !this.#closed &&
+      this.#inFlight < this.#maxInFlight &&
+      this.ws.bufferedAmount <= HIGH_WATER_BYTES
+    );
   }
 
   /** Another process may have queued messages for this session: read the queue from the last read position. */
@@ -217,7 +231,7 @@ export class SessionConnection {
       // The frames of one batch leave in one socket write (the connection writes once per event-loop turn).
       for (const entry of batch) {
         this.#cursor = entry.id;
-        if (!this.#sentAhead.has(entry.id)) this.#send(entry.id, entry.data, false);
+        if (!this.#isAhead(entry.id)) this.#send(entry.id, entry.data, false);
       }
       this.#forgetSettled();
       if (batch.length < room) {
@@ -232,7 +246,7 @@ export class SessionConnection {
   /** Writes one entry; it is acked (removed from the queue) once the write completed ({@link #written}). */
   #send(id: string, data: Uint8Array, ahead: boolean): void {
     if (!ahead) this.#cursor = id;
-    else this.#sentAhead.add(id);
+    else this.#ahead.push(id);
     this.#inFlight += 1;
     this.#unacked += 1;
     this.ws.sendTracked(data, id);
@@ -264,14 +278,33 @@ export class SessionConnection {
 
   #settled(ids: string[]): void {
     this.#unacked -= ids.length;
-    if (this.#sentAhead.size === 0) return;
+    if (this.#aheadHead === this.#ahead.length) return;
     if (this.#pumping) for (const id of ids) this.#settledDuringRead.push(id);
-    else for (const id of ids) this.#sentAhead.delete(id);
+    else this.#dropAhead(ids);
+  }
+
+  #isAhead(id: string): boolean {
+    const ahead = this.#ahead;
+    for (let i = this.#aheadHead; i < ahead.length; i++) if (ahead[i] === id) return true;
+    return false;
+  }
+
+  /** Removes settled entries (`ids`, in write order, some of them not written ahead) from the front of `#ahead`. */
+  #dropAhead(ids: readonly string[]): void {
+    const ahead = this.#ahead;
+    for (const id of ids) if (this.#aheadHead < ahead.length && ahead[this.#aheadHead] === id) this.#aheadHead += 1;
+    if (this.#aheadHead === ahead.length) {
+      this.#ahead = [];
+      this.#aheadHead = 0;
+    } else if (this.#aheadHead > 1024) {
+      this.#ahead = ahead.slice(this.#aheadHead);
+      this.#aheadHead = 0;
+    }
   }
 
   #forgetSettled(): void {
     if (this.#settledDuringRead.length === 0) return;
-    for (const id of this.#settledDuringRead) this.#sentAhead.delete(id);
+    this.#dropAhead(this.#settledDuringRead);
     this.#settledDuringRead = [];
   }
 }

@@ -202,6 +202,13 @@ export class FrameParser {
   }
 }
 
+/** Payloads at least this long are unmasked a 32-bit word at a time (on little-endian machines). */
+const WORD_UNMASK_MIN = 128;
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** A word view of the last buffer unmasked (a socket chunk carries many frames: one view serves them all). */
+let wordsOf: ArrayBufferLike | undefined;
+let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+
 /** XORs `buf[start..stop)` with the 4-byte mask at `maskAt`, in place. */
 export function unmask(buf: Buffer, maskAt: number, start: number, stop: number): void {
   const m0 = buf[maskAt]!;
@@ -210,13 +217,43 @@ export function unmask(buf: Buffer, maskAt: number, start: number, stop: number)
   const m3 = buf[maskAt + 3]!;
   if ((m0 | m1 | m2 | m3) === 0) return;
   let i = start;
-  const last4 = stop - 3;
-  for (; i < last4; i += 4) {
-    buf[i] = buf[i]! ^ m0;
-    buf[i + 1] = buf[i + 1]! ^ m1;
-    buf[i + 2] = buf[i + 2]! ^ m2;
-    buf[i + 3] = buf[i + 3]! ^ m3;
+  if (LITTLE_ENDIAN && stop - start >= WORD_UNMASK_MIN) {
+    // Bytes up to a 4-byte aligned address, then whole words (the mask rotated to the alignment), then the tail.
+    const base = buf.byteOffset;
+    while ((base + i) % 4 !== 0) {
+      const k = (i - start) & 3;
+      buf[i] = buf[i]! ^ (k === 0 ? m0 : k === 1 ? m1 : k === 2 ? m2 : m3);
+      i++;
+    }
+    const k = (i - start) & 3;
+    const word =
+      k === 0
+        ? m0 | (m1 << 8) | (m2 << 16) | (m3 << 24)
+        : k === 1
+          ? m1 | (m2 << 8) | (m3 << 16) | (m0 << 24)
+          : k === 2
+            ? m2 | (m3 << 8) | (m0 << 16) | (m1 << 24)
+            : m3 | (m0 << 8) | (m1 << 16) | (m2 << 24);
+    if (wordsOf !== buf.buffer) {
+      wordsOf = buf.buffer;
+      words = new Int32Array(buf.buffer, 0, buf.buffer.byteLength >>> 2);
+    }
+    const view = words;
+    const first = (base + i) >>> 2;
+    const last = first + ((stop - i) >>> 2);
+    for (let w = first; w < last; w++) view[w] = view[w]! ^ word;
+    i += (last - first) * 4;
+  } else {
+    const last4 = stop - 3;
+    for (; i < last4; i += 4) {
+      buf[i] = buf[i]! ^ m0;
+      buf[i + 1] = buf[i + 1]! ^ m1;
+      buf[i + 2] = buf[i + 2]! ^ m2;
+      buf[i + 3] = buf[i + 3]! ^ m3;
+    }
   }
-  const mask = [m0, m1, m2, m3];
-  for (let k = 0; i < stop; i++, k++) buf[i] = buf[i]! ^ mask[k]!;
+  for (; i < stop; i++) {
+    const k = (i - start) & 3;
+    buf[i] = buf[i]! ^ (k === 0 ? m0 : k === 1 ? m1 : k === 2 ? m2 : m3);
+  }
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { encodeFrame, Opcode } from "../../src/ws/frame.js";
-import { type FrameHandlers, FrameParser } from "../../src/ws/frame-parser.js";
+import { type FrameHandlers, FrameParser, unmask } from "../../src/ws/frame-parser.js";
 
 type Event =
   | { message: string; binary: boolean }
@@ -172,6 +172,23 @@ describe("ws — frame parser (RFC 6455 wire bytes)", () => {
       assert.equal(r.parser.failed, true);
     });
   }
+
+  test("unmask gives the byte-wise XOR for every length, alignment and mask", () => {
+    for (let trial = 0; trial < 400; trial++) {
+      const len = trial % 3 === 0 ? trial : Math.floor(Math.random() * 300);
+      const offset = trial % 7;
+      const backing = Buffer.from(
+        Array.from({ length: offset + 4 + len + 3 }, () => Math.floor(Math.random() * 256)),
+      );
+      const buf = backing.subarray(1); // byteOffset 1 into its ArrayBuffer: unaligned as socket chunks can be
+      const maskAt = offset;
+      const start = offset + 4;
+      const expected = Buffer.from(buf);
+      for (let i = 0; i < len; i++) expected[start + i] = buf[start + i]! ^ buf[maskAt + (i % 4)]!;
+      unmask(buf, maskAt, start, start + len);
+      assert.ok(buf.equals(expected), `len ${len} offset ${offset}`);
+    }
+  });
 
   test("encodeFrame writes the shortest length form", () => {
     assert.deepEqual(
