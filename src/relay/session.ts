@@ -1,7 +1,7 @@
 import { formatSessionId, type SessionId } from "../protocol/index.js";
 import { type WsConnection, WsState } from "../ws/ws-connection.js";
 import type { RelayMetrics } from "./metrics.js";
-import type { QueueStore } from "./queue-store.js";
+import type { QueuedMessage, QueueStore } from "./queue-store.js";
 
 /** Unread frames a connection may have waiting for routing before its socket is paused. */
 const MAX_PENDING_FRAMES = 256;
@@ -53,6 +53,8 @@ export class SessionConnection {
    * (it looked before they were acked), so they stay in `#ahead` until that read's batch was handled.
    */
   #settledDuringRead: string[] = [];
+  /** Entries this process queued for the session while a read was under way (see `offer`). */
+  #offered: QueuedMessage[] = [];
   #handlerFailures = 0;
   #readFailures = 0;
   #chain: Promise<void> = Promise.resolve();
@@ -158,6 +160,12 @@ export class SessionConnection {
       this.#send(id, data, true);
       return;
     }
+    if (this.#pumping) {
+      // A read is under way: if it drains the queue without this entry (queued after it looked), the entry is
+      // written right after that read's batch instead of costing another read.
+      this.#offered.push({ id, data });
+      return;
+    }
     this.pump();
   }
 
@@ -201,6 +209,7 @@ export class SessionConnection {
       () => {
         // The store is unreachable: nothing was lost (entries stay queued); try again shortly.
         this.#pumping = false;
+        this.#offered = [];
         this.#forgetSettled();
         this.#again = false;
         this.#synced = false;
@@ -223,9 +232,12 @@ export class SessionConnection {
         // Write callbacks pump again once some of the frames in flight are confirmed.
         this.#throttled = true;
         this.#synced = false;
+        this.#offered = []; // queued: a later read finds them
         return;
       }
       this.#again = false;
+      // Whatever was offered so far is in the store: this read (or the next) finds it.
+      this.#offered = [];
       const batch = await this.#store.read(this.key, this.#cursor, room);
       if (this.#closed) return;
       // The frames of one batch leave in one socket write (the connection writes once per event-loop turn).
@@ -234,12 +246,36 @@ export class SessionConnection {
         if (!this.#isAhead(entry.id)) this.#send(entry.id, entry.data, false);
       }
       this.#forgetSettled();
+      if (batch.length < room) this.#writeOffered(batch);
       if (batch.length < room) {
         // Drained: everything queued up to the cursor went out. Unless a wake-up came in meanwhile, messages this
         // process queues next can be written directly (offer).
         this.#synced = !this.#again;
         return;
       }
+    }
+  }
+
+  /**
+   * After a read that drained the queue: entries offered while it was under way and not in its batch were queued
+   * after it looked, and nothing of this session's queue lies between them and the batch (another process's entry
+   * would have come with a wake-up, which forces another read): they are written now, in order. Without room they
+   * stay queued for the next read.
+   */
+  #writeOffered(batch: readonly QueuedMessage[]): void {
+    const offered = this.#offered;
+    if (offered.length === 0) return;
+    this.#offered = [];
+    if (this.#again) return; // another read follows anyway
+    const inBatch = new Set<string>();
+    for (const e of batch) inBatch.add(e.id);
+    for (const o of offered) {
+      if (inBatch.has(o.id)) continue;
+      if (this.#inFlight >= this.#maxInFlight || this.ws.bufferedAmount > HIGH_WATER_BYTES) {
+        this.#again = true;
+        return;
+      }
+      this.#send(o.id, o.data, true);
     }
   }
 
@@ -292,7 +328,8 @@ export class SessionConnection {
   /** Removes settled entries (`ids`, in write order, some of them not written ahead) from the front of `#ahead`. */
   #dropAhead(ids: readonly string[]): void {
     const ahead = this.#ahead;
-    for (const id of ids) if (this.#aheadHead < ahead.length && ahead[this.#aheadHead] === id) this.#aheadHead += 1;
+    for (const id of ids)
+      if (this.#aheadHead < ahead.length && ahead[this.#aheadHead] === id) this.#aheadHead += 1;
     if (this.#aheadHead === ahead.length) {
       this.#ahead = [];
       this.#aheadHead = 0;

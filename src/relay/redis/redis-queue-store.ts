@@ -30,23 +30,28 @@ return out
 
 /**
  * The batched form of {@link ENQUEUE_LUA} for a single Redis server: every enqueue of one event-loop turn, for any
- * number of sessions, in one script call. `ARGV` = now, maxLength, ttl, n, then per entry its key's index (into
- * `KEYS`), keepHead and bytes. Returns the n new ids in order, then `key index, bytes` for each entry dropped by a
- * length cap (the oldest beyond the first keepHead of the key's last entry). Same atomicity as the single form.
+ * number of sessions, in one script call with one packed argument (so the client encodes O(1) arguments per batch).
+ * `ARGV` = now, maxLength, ttl, n, then the entries packed as `uint16 key index (into KEYS) ‖ uint32 keepHead ‖
+ * uint32 length ‖ bytes` (big-endian). Returns the n new ids joined by `,`, then `key index, bytes` for each entry
+ * dropped by a length cap (the oldest beyond the first keepHead of the key's last entry). Atomic, like the single
+ * form.
  */
 const ENQUEUE_MANY_LUA = `
 local now = ARGV[1]
 local maxlen = tonumber(ARGV[2])
 local ttl = ARGV[3]
 local n = tonumber(ARGV[4])
-local out = {}
+local packed = ARGV[5]
+local pos = 1
+local ids = {}
 local keep = {}
 for i = 1, n do
-  local base = 2 + i * 3
-  local k = tonumber(ARGV[base])
-  out[i] = redis.call('XADD', KEYS[k], '*', 't', now, 'm', ARGV[base + 2])
-  keep[k] = tonumber(ARGV[base + 1])
+  local k, kh, len, at = struct.unpack('>I2I4I4', packed, pos)
+  pos = at + len
+  ids[i] = redis.call('XADD', KEYS[k], '*', 't', now, 'm', string.sub(packed, at, pos - 1))
+  keep[k] = kh
 end
+local out = { table.concat(ids, ',') }
 for k = 1, #KEYS do
   redis.call('EXPIRE', KEYS[k], ttl)
   local excess = redis.call('XLEN', KEYS[k]) - maxlen
@@ -69,21 +74,25 @@ end
 return out
 `;
 
-/** Removes acked entries of several streams: `ARGV` = per key (in `KEYS` order) its id count, then the ids. */
+/** Removes acked entries of several streams: `ARGV[k]` holds the ids of `KEYS[k]` joined by `,`. */
 const ACK_MANY_LUA = `
-local at = 1
 for k = 1, #KEYS do
-  local count = tonumber(ARGV[at])
-  for from = at + 1, at + count, 1000 do
-    redis.call('XDEL', KEYS[k], unpack(ARGV, from, math.min(from + 999, at + count)))
+  local ids = {}
+  for id in string.gmatch(ARGV[k], '[^,]+') do
+    ids[#ids + 1] = id
+    if #ids == 1000 then
+      redis.call('XDEL', KEYS[k], unpack(ids))
+      ids = {}
+    end
   end
-  at = at + 1 + count
+  if #ids > 0 then redis.call('XDEL', KEYS[k], unpack(ids)) end
 end
 return 0
 `;
 
-/** Most entries in one batched enqueue (the rest go in the next call, issued at once). */
+/** Most entries, and bytes, in one batched enqueue (the rest go in the next call, issued at once). */
 const MAX_BATCH = 512;
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
 
 interface PendingEnqueue {
   session: string;
@@ -169,16 +178,22 @@ export class RedisQueueStore implements QueueStore {
   #sendBatch(): void {
     const all = this.#batch;
     this.#batch = [];
-    for (let from = 0; from < all.length; from += MAX_BATCH) {
-      const part = all.slice(from, from + MAX_BATCH);
+    for (let from = 0; from < all.length; ) {
+      // A part holds up to MAX_BATCH entries and MAX_BATCH_BYTES (at least one entry, however big).
+      let to = from + 1;
+      let bytes = all[from]!.data.length;
+      while (to < all.length && to - from < MAX_BATCH && bytes + all[to]!.data.length <= MAX_BATCH_BYTES) {
+        bytes += all[to]!.data.length;
+        to += 1;
+      }
+      const part = from === 0 && to === all.length ? all : all.slice(from, to);
+      from = to;
       const keyIndex = new Map<string, number>();
       const keys: string[] = [];
-      const argv: (string | number | Buffer)[] = [
-        this.#clock(),
-        this.#maxLength,
-        this.#maxAge + KEY_TTL_GRACE,
-        part.length,
-      ];
+      let size = 0;
+      for (const e of part) size += 10 + e.data.length;
+      const packed = Buffer.allocUnsafe(size);
+      let at = 0;
       for (const e of part) {
         let k = keyIndex.get(e.session);
         if (k === undefined) {
@@ -186,23 +201,38 @@ export class RedisQueueStore implements QueueStore {
           k = keys.length;
           keyIndex.set(e.session, k);
         }
-        argv.push(k, e.keepHead, e.data);
+        at = packed.writeUInt16BE(k, at);
+        at = packed.writeUInt32BE(e.keepHead, at);
+        at = packed.writeUInt32BE(e.data.length, at);
+        packed.set(e.data, at);
+        at += e.data.length;
       }
       const sessions = [...keyIndex.keys()];
       const cmd = this.#client as unknown as EnqueueCommand;
-      cmd.rmbEnqueueManyBuffer(keys.length, ...keys, ...argv).then(
-        (reply) => {
-          for (let i = 0; i < part.length; i++) part[i]!.resolve(String(reply[i]));
-          for (let i = part.length; i + 1 < reply.length; i += 2) {
-            const session = sessions[Number(reply[i]) - 1];
-            const bytes = reply[i + 1];
-            if (session !== undefined && Buffer.isBuffer(bytes)) this.#drop(session, bytes, "queue_full");
-          }
-        },
-        (err: unknown) => {
-          for (const e of part) e.reject(err);
-        },
-      );
+      cmd
+        .rmbEnqueueManyBuffer(
+          keys.length,
+          ...keys,
+          this.#clock(),
+          this.#maxLength,
+          this.#maxAge + KEY_TTL_GRACE,
+          part.length,
+          packed,
+        )
+        .then(
+          (reply) => {
+            const ids = String(reply[0]).split(",");
+            for (let i = 0; i < part.length; i++) part[i]!.resolve(ids[i]!);
+            for (let i = 1; i + 1 < reply.length; i += 2) {
+              const session = sessions[Number(reply[i]) - 1];
+              const bytes = reply[i + 1];
+              if (session !== undefined && Buffer.isBuffer(bytes)) this.#drop(session, bytes, "queue_full");
+            }
+          },
+          (err: unknown) => {
+            for (const e of part) e.reject(err);
+          },
+        );
     }
   }
 
@@ -272,10 +302,10 @@ export class RedisQueueStore implements QueueStore {
       return;
     }
     const keys: string[] = [];
-    const argv: (string | number)[] = [];
+    const argv: string[] = [];
     for (const [s, list] of batch) {
       keys.push(this.#key(s));
-      argv.push(list.length, ...list);
+      argv.push(list.join(","));
     }
     await (this.#client as unknown as EnqueueCommand).rmbAckMany(keys.length, ...keys, ...argv);
   }
