@@ -1,4 +1,5 @@
 import type { Identity } from "../identity/index.js";
+import { DEFAULT_MAX_CLOCK_SKEW } from "../protocol/index.js";
 import type { TwinRegistry } from "../registry/index.js";
 
 /** Log sink of the peer: `level` and a line of text (never secrets). */
@@ -44,6 +45,13 @@ export interface PeerOptions {
   maxPayloadSize?: number;
   /** Most envelope uids remembered to drop redeliveries. @default 1000000 */
   maxSeenMessages?: number;
+  /**
+   * Seconds an incoming envelope's timestamp may lie ahead of this peer's clock; beyond it the envelope is refused
+   * with code 102 (`envelope validation error: message timestamp is too far in the future`), answered to the sender
+   * of a request. rmb-rs accepts any future timestamp, which lets a sender stretch an envelope's lifetime.
+   * @default 300
+   */
+  maxClockSkew?: number;
   /** Seconds a looked-up twin is cached (changes reported by the registry refresh it sooner). @default 300 */
   twinCacheTtl?: number;
   /** Milliseconds to wait after a failed Redis read before trying again. @default 500 */
@@ -68,6 +76,7 @@ export const PEER_DEFAULTS = {
   maxInFlight: 1024,
   maxPayloadSize: 8 * 1024 * 1024,
   maxSeenMessages: 1_000_000,
+  maxClockSkew: DEFAULT_MAX_CLOCK_SKEW,
   twinCacheTtl: 300,
   redisRetryDelay: 500,
 } as const;

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { DEFAULT_MAX_CLOCK_SKEW } from "../protocol/ttl.js";
 import { CachedRegistry, type TwinCacheOptions } from "../registry/cached-registry.js";
 import { MemoryRegistry } from "../registry/memory-registry.js";
 import type { TwinRegistry } from "../registry/twin-registry.js";
@@ -91,6 +92,14 @@ export interface RelayOptions {
    */
   verifyFederatedSignatures?: boolean;
   /**
+   * Seconds the timestamp of an envelope offered to the federation ingress (`POST /`) may lie ahead of this relay's
+   * clock; beyond it the body is refused with `400 bad request: envelope timestamp is in the future` (rmb-rs checks
+   * no time there). Websocket frames are routed regardless: their receivers check times (peers and SDK clients
+   * refuse such envelopes with code 102).
+   * @default 300
+   */
+  maxClockSkew?: number;
+  /**
    * Cache of twin lookups in front of `registry` (TTL 300 s, unknown ids 5 s, 100k entries, single-flight).
    * `false` turns it off. An in-process `MemoryRegistry` is never wrapped (it is already memory).
    * @default {}
@@ -141,6 +150,7 @@ export interface ResolvedRelayOptions {
   federationRetryDelay: number;
   rankerPeriod: number;
   verifyFederatedSignatures: boolean;
+  maxClockSkew: number;
   shutdownTimeout: number;
   httpRoutes: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   clock: () => number;
@@ -163,6 +173,7 @@ export const RELAY_DEFAULTS = {
   federationRetryDelay: 3000,
   rankerPeriod: 3600,
   verifyFederatedSignatures: true,
+  maxClockSkew: DEFAULT_MAX_CLOCK_SKEW,
   shutdownTimeout: 5000,
   clock: (): number => Math.floor(Date.now() / 1000),
 } as const;
@@ -180,6 +191,7 @@ type IntOption =
   | "federationTimeout"
   | "federationRetryDelay"
   | "rankerPeriod"
+  | "maxClockSkew"
   | "shutdownTimeout";
 
 function positiveInt(name: string, value: unknown, min = 1): number {
@@ -286,6 +298,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     federationRetryDelay: int("federationRetryDelay"),
     rankerPeriod: int("rankerPeriod"),
     verifyFederatedSignatures: verify,
+    maxClockSkew: int("maxClockSkew", 0),
     shutdownTimeout: int("shutdownTimeout", 0),
     httpRoutes: options.httpRoutes,
     clock,

@@ -8,6 +8,7 @@ import {
   formatSessionId,
   hasFailFast,
   isExpired,
+  isFarFuture,
   parseSessionId,
   sessionOfAddress,
   verifyEnvelope,
@@ -218,9 +219,9 @@ export class Router {
   }
 
   /**
-   * Federation ingress `POST /` (§4.8.2): 400 undecodable, expired or without destination, 401 when the
-   * signature does not verify against the source twin (unless `verifyFederatedSignatures` is off), 404 fail-fast
-   * offline, else queued and 202.
+   * Federation ingress `POST /` (§4.8.2): 400 undecodable, expired, dated more than `maxClockSkew` ahead or without
+   * destination, 401 when the signature does not verify against the source twin (unless `verifyFederatedSignatures`
+   * is off), 404 fail-fast offline, else queued and 202.
    */
   async ingest(body: Uint8Array): Promise<IngressResult> {
     let env: Envelope;
@@ -235,6 +236,9 @@ export class Router {
     }
     if (isExpired(this.#options.clock(), env.timestamp ?? 0, env.expiration ?? 0)) {
       return { status: 400, body: "bad request: envelope expired" };
+    }
+    if (isFarFuture(this.#options.clock(), env.timestamp ?? 0, this.#options.maxClockSkew)) {
+      return { status: 400, body: "bad request: envelope timestamp is in the future" };
     }
     if (this.#options.verifyFederatedSignatures) {
       const refusal = await this.#checkSignature(env);

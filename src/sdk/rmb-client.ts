@@ -10,6 +10,7 @@ import { RelayPool } from "../peer/relay-pool.js";
 import { SeenMessages } from "../peer/seen-messages.js";
 import {
   addressOfSession,
+  DEFAULT_MAX_CLOCK_SKEW,
   decodeEnvelope,
   type Envelope,
   FAIL_FAST_TAG,
@@ -60,6 +61,13 @@ export interface RmbClientOptions {
   maxConcurrentRequests?: number;
   /** Envelope uids remembered to drop redeliveries. @default 100000 */
   maxSeenMessages?: number;
+  /**
+   * Seconds an incoming envelope's timestamp may lie ahead of this client's clock; beyond it the envelope is refused
+   * (a request is answered with code 102 `envelope validation error: message timestamp is too far in the future`,
+   * an answer is dropped and its call times out).
+   * @default 300
+   */
+  maxClockSkew?: number;
   /** Seconds a looked-up twin is cached. @default 300 */
   twinCacheTtl?: number;
   /** Relay connection timers (see `RELAY_POOL_DEFAULTS`). */
@@ -135,7 +143,13 @@ export class RmbClient implements RmbCaller {
       encryptOutgoing ? e2e : undefined,
       this.#registry,
     );
-    this.#opener = new EnvelopeOpener(e2e, this.#registry, (id) => this.#registry.invalidate(id));
+    this.#opener = new EnvelopeOpener(
+      e2e,
+      this.#registry,
+      (id) => this.#registry.invalidate(id),
+      undefined,
+      options.maxClockSkew ?? DEFAULT_MAX_CLOCK_SKEW,
+    );
     this.#seen = new SeenMessages(options.maxSeenMessages ?? 100_000);
     const makeTransport: RelayTransportFactory = options.transport ?? ((o) => new RelayPool(o));
     this.#pool = makeTransport({
@@ -160,6 +174,10 @@ export class RmbClient implements RmbCaller {
    * Rejects with `RelayUnavailableError` when none opens within `connectTimeout`.
    */
   static async connect(options: RmbClientOptions): Promise<RmbClient> {
+    const skew = options.maxClockSkew;
+    if (skew !== undefined && (!Number.isSafeInteger(skew) || skew < 0)) {
+      throw new InvalidArgumentError("maxClockSkew", "expected an integer number of seconds >= 0");
+    }
     let twinId = options.twinId;
     if (twinId === undefined) {
       twinId = await options.registry.getTwinIdByAccount(options.identity.publicKey);

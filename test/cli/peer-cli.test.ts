@@ -166,6 +166,10 @@ describe("rmb peer and rmb tester (spawned as a user runs them)", () => {
     assert.equal(two.code, 2);
     assert.match(two.stderr, /give one of --mnemonic, --mnemonics, --seed/);
 
+    const skew = await runRmb(["peer", "-m", s, "--registrar", registrar, "--max-clock-skew", "soon"]);
+    assert.equal(skew.code, 2);
+    assert.match(skew.stderr, /invalid --max-clock-skew 'soon'/);
+
     const noRedis = await runRmb([
       "peer",
       "-m",
