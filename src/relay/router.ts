@@ -13,6 +13,7 @@ import {
   sessionOfAddress,
   verifyEnvelope,
 } from "../protocol/index.js";
+import { DropReporter } from "./drop-reporter.js";
 import { encodeErrorEnvelope } from "./error-envelope.js";
 import { RelayErrorText, RouteError } from "./errors.js";
 import type { FederationQueue } from "./federation/federation-queue.js";
@@ -47,6 +48,7 @@ export class Router {
   readonly #domains: Set<string>;
   readonly #signals: SessionSignals | undefined;
   readonly #federation: FederationQueue;
+  readonly #drops: DropReporter;
 
   constructor(
     options: ResolvedRelayOptions,
@@ -63,6 +65,12 @@ export class Router {
     this.#limiter = limiter;
     this.#domains = new Set(options.domains);
     this.#signals = signals;
+    this.#drops = new DropReporter({
+      options,
+      metrics,
+      queueLength: (session) => store.length(session),
+      deliver: (session, data) => this.deliver(session, data),
+    });
     signals?.onResync(() => {
       for (const conn of this.sessions.values()) conn.wake();
     });
@@ -274,16 +282,19 @@ export class Router {
     await this.#replyError(env, text, formatSessionId(sessionOfAddress(env.source)));
   }
 
-  /** A queue dropped a message: tell the sender of a request (better than rmb-rs's silent loss). */
-  onDrop(_session: string, data: Uint8Array, reason: DropReason): void {
-    this.#metrics.dropped[reason] += 1;
-    let env: Envelope;
+  /**
+   * A queue dropped a message: tell the sender of a request (better than rmb-rs's silent loss); the drop reporter
+   * counts and logs every drop and tells the session of a dropped response or error once its queue has room.
+   */
+  onDrop(session: string, data: Uint8Array, reason: DropReason): void {
+    let env: Envelope | undefined;
     try {
       env = decodeEnvelope(data);
     } catch {
-      return;
+      env = undefined;
     }
-    if (env.source === undefined || env.source.twin === 0) return;
+    this.#drops.dropped(session, env, reason);
+    if (env?.source === undefined || env.source.twin === 0) return;
     const text = reason === "queue_full" ? RelayErrorText.QueueFull : RelayErrorText.QueueExpired;
     const sender = formatSessionId(sessionOfAddress(env.source));
     void this.#replyError(env, text, sender).catch(() => undefined);

@@ -144,6 +144,7 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
     ),
     verifyFederatedSignatures: values["insecure-federation"] !== true,
     maxClockSkew: positive("--max-clock-skew", values["max-clock-skew"], RELAY_DEFAULTS.maxClockSkew),
+    log: (level, message) => log.log(level, message),
   };
   if (values.limit !== undefined) {
     const [count, size] = values.limit.split(" ");
