@@ -114,6 +114,12 @@ export class RmbClient implements RmbCaller {
   readonly #log: PeerLog;
   readonly #maxConcurrent: number;
   readonly twinId: number;
+  /**
+   * Counters: `duplicates` — envelopes dropped as redeliveries of one already handled (same kind, source and uid
+   * within its lifetime); `unmatched` — answers whose uid matched no pending call (it had timed out, was aborted, or
+   * was answered already).
+   */
+  readonly stats = { duplicates: 0, unmatched: 0 };
   /** The session this client is logged in as (`undefined`: the twin itself). */
   readonly session: string | undefined;
   #active = 0;
@@ -382,7 +388,10 @@ export class RmbClient implements RmbCaller {
     }
     const source = sessionOfAddress(env.source ?? { twin: 0 });
     const key = `${message.kind}|${formatSessionId(source)}|${env.uid}`;
-    if (!this.#seen.firstTime(key, env.timestamp + env.expiration, now)) return;
+    if (!this.#seen.firstTime(key, env.timestamp + env.expiration, now)) {
+      this.stats.duplicates++;
+      return;
+    }
     const data = env.payload?.kind === "plain" ? env.payload.data : new Uint8Array(0);
     if (message.kind === "request") {
       await this.#handleRequest(env, message.command, source, data);
@@ -390,7 +399,10 @@ export class RmbClient implements RmbCaller {
     }
     if (message.kind !== "response" && message.kind !== "error") return;
     const pending = this.#pending.get(env.uid);
-    if (pending === undefined) return; // late, cancelled or not ours
+    if (pending === undefined) {
+      this.stats.unmatched++; // late, cancelled or not ours
+      return;
+    }
     if (source.twin !== 0 && source.twin !== pending.destination.twin) {
       this.#log(
         "warn",

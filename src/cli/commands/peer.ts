@@ -130,6 +130,7 @@ export async function peerCommand(argv: string[], io: CliIo): Promise<number> {
   process.off("SIGHUP", onHup);
   log.info(`${signal}: stopping`);
   await peer.stop();
+  log.info(`stats ${JSON.stringify(peer.stats)}`);
   await opened.close();
   log.info("stopped");
   return 0;
