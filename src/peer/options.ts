@@ -1,4 +1,5 @@
 import type { Identity } from "../identity/index.js";
+import { DEFAULT_MAX_CLOCK_SKEW } from "../protocol/index.js";
 import type { TwinRegistry } from "../registry/index.js";
 
 /** Log sink of the peer: `level` and a line of text (never secrets). */
@@ -49,6 +50,13 @@ export interface PeerOptions {
    * still drops its redelivery); the mark lives for the envelope's remaining lifetime, at most this. @default 86400
    */
   maxSeenTtl?: number;
+  /**
+   * Seconds an incoming envelope's timestamp may lie ahead of this peer's clock; beyond it the envelope is refused
+   * with code 102 (`envelope validation error: message timestamp is too far in the future`), answered to the sender
+   * of a request. rmb-rs accepts any future timestamp, which lets a sender stretch an envelope's lifetime.
+   * @default 300
+   */
+  maxClockSkew?: number;
   /** Seconds a looked-up twin is cached (changes reported by the registry refresh it sooner). @default 300 */
   twinCacheTtl?: number;
   /** Milliseconds to wait after a failed Redis read before trying again. @default 500 */
@@ -74,6 +82,7 @@ export const PEER_DEFAULTS = {
   maxPayloadSize: 8 * 1024 * 1024,
   maxSeenMessages: 1_000_000,
   maxSeenTtl: 86_400,
+  maxClockSkew: DEFAULT_MAX_CLOCK_SKEW,
   twinCacheTtl: 300,
   redisRetryDelay: 500,
 } as const;

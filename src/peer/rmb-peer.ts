@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { E2eCipher } from "../crypto/index.js";
-import { messageOf } from "../errors.js";
+import { InvalidArgumentError, messageOf } from "../errors.js";
 import { LruCache } from "../lru-cache.js";
 import {
   addressOfSession,
@@ -144,6 +144,7 @@ export class RmbPeer {
   };
   readonly #registry: CachedRegistry;
   readonly #seen: SeenMessages;
+  readonly #maxClockSkew: number;
   readonly #backlogs = new LruCache<string, Backlog & { expiresAt: number }>(100_000);
   readonly #version: string;
   #twinId = 0;
@@ -178,6 +179,10 @@ export class RmbPeer {
       ttl: options.twinCacheTtl ?? PEER_DEFAULTS.twinCacheTtl,
     });
     this.#seen = new SeenMessages(options.maxSeenMessages ?? PEER_DEFAULTS.maxSeenMessages);
+    this.#maxClockSkew = options.maxClockSkew ?? PEER_DEFAULTS.maxClockSkew;
+    if (!Number.isSafeInteger(this.#maxClockSkew) || this.#maxClockSkew < 0) {
+      throw new InvalidArgumentError("maxClockSkew", "expected an integer number of seconds >= 0");
+    }
     this.#version = options.version ?? packageVersion();
   }
 
@@ -224,7 +229,13 @@ export class RmbPeer {
     }
     this.#e2e = new E2eCipher(identity.e2e.secret);
     this.#sealer = new EnvelopeSealer({ twin: this.#twinId }, identity.signer, this.#e2e, this.#registry);
-    this.#opener = new EnvelopeOpener(this.#e2e, this.#registry, (id) => this.#registry.invalidate(id));
+    this.#opener = new EnvelopeOpener(
+      this.#e2e,
+      this.#registry,
+      (id) => this.#registry.invalidate(id),
+      undefined,
+      this.#maxClockSkew,
+    );
     await this.#connectRedis();
     this.#pool = new RelayPool({
       relays,

@@ -8,7 +8,10 @@ export const WireErrorCode = {
   InvalidPayloadType: 100,
   /** Undecodable frame (never replied). */
   InvalidPayloadData: 101,
-  /** `envelope validation error: message has expired`. */
+  /**
+   * `envelope validation error: message has expired` (rmb-rs's `EnvelopeValidation`); rmb-ts receivers also use it
+   * for `envelope validation error: message timestamp is too far in the future`.
+   */
   Expired: 102,
   /** `unknown twin id '<id>'`. */
   UnknownTwin: 103,

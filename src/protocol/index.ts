@@ -52,4 +52,11 @@ export {
   verifyParsedJwt,
 } from "./jwt.js";
 export { FAIL_FAST_TAG, hasFailFast } from "./tags.js";
-export { isExpired, remainingTtl, stamp, unixNow } from "./ttl.js";
+export {
+  DEFAULT_MAX_CLOCK_SKEW,
+  isExpired,
+  isFarFuture,
+  remainingTtl,
+  stamp,
+  unixNow,
+} from "./ttl.js";

@@ -22,6 +22,22 @@ export function isExpired(now: number, timestamp: number, expiration: number): b
 }
 
 /**
+ * Default of the receivers' `maxClockSkew`: how many seconds an envelope's timestamp may lie ahead of the receiver's
+ * clock. 300 s is the default envelope lifetime (rmb-rs `exp` 300): a sender whose clock is that far behind already
+ * sees its envelopes expire on arrival, so the same tolerance the other way keeps both directions alike, and it is far
+ * above the drift of any clock kept by NTP.
+ */
+export const DEFAULT_MAX_CLOCK_SKEW = 300;
+
+/**
+ * True when `timestamp` lies more than `maxClockSkew` seconds after `now`. rmb-rs does not check this; a receiver
+ * that does refuses envelopes whose lifetime (`timestamp + expiration`) a sender stretched by dating them ahead.
+ */
+export function isFarFuture(now: number, timestamp: number, maxClockSkew: number): boolean {
+  return timestamp - now > maxClockSkew;
+}
+
+/**
  * Re-stamps a `(timestamp, expiration)` pair before signing: the timestamp becomes `now` and the expiration
  * shrinks so the absolute deadline stays the same (never below 0). A zero or future timestamp keeps the
  * expiration as given.

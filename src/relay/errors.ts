@@ -45,4 +45,9 @@ export const RelayErrorText = {
   QueueFull: "destination queue is full, dropping message",
   /** This build: the message waited longer than `sessionQueueAge` for its destination to connect. */
   QueueExpired: "message expired in relay queue, destination did not connect in time",
+  /**
+   * This build: the start of a drop report's text, sent to a session whose own queue overflowed and dropped an
+   * answer to it: `session queue is full, dropped the response from twin 5` (`droppedAnswerText`).
+   */
+  AnswerDropped: "session queue is full, dropped the",
 } as const;

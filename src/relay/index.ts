@@ -27,6 +27,7 @@ export {
   type RateLimitOptions,
   RELAY_DEFAULTS,
   type RedisTarget,
+  type RelayLog,
   type RelayOptions,
   type ResolvedRelayOptions,
   resolveRelayOptions,

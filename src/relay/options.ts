@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { DEFAULT_MAX_CLOCK_SKEW } from "../protocol/ttl.js";
 import { CachedRegistry, type TwinCacheOptions } from "../registry/cached-registry.js";
 import { MemoryRegistry } from "../registry/memory-registry.js";
 import type { TwinRegistry } from "../registry/twin-registry.js";
@@ -42,6 +43,15 @@ export interface RelayOptions {
   sessionQueueLength?: number;
   /** Seconds a queued message waits for its destination before it is dropped (like `EXPIRE 3600`). @default 3600 */
   sessionQueueAge?: number;
+  /**
+   * Drop reports waiting for room, across all sessions. When a session's queue overflows and drops a response or an
+   * error addressed to that session, the relay keeps the answer's uid and, once the queue has room again, sends the
+   * session an error envelope with that uid (`session queue is full, dropped the response from twin N`), so the
+   * pending call fails at once instead of timing out. Beyond this many waiting, further drops are only counted and
+   * logged.
+   * @default 100000
+   */
+  maxDropReports?: number;
   /**
    * Most bytes queued across all sessions (embedded mode). Beyond it a message is refused: a websocket sender
    * gets `failed to route message to peer '<dst>': relay queue storage is full (…)`, `POST /` gets 500.
@@ -91,6 +101,14 @@ export interface RelayOptions {
    */
   verifyFederatedSignatures?: boolean;
   /**
+   * Seconds the timestamp of an envelope offered to the federation ingress (`POST /`) may lie ahead of this relay's
+   * clock; beyond it the body is refused with `400 bad request: envelope timestamp is in the future` (rmb-rs checks
+   * no time there). Websocket frames are routed regardless: their receivers check times (peers and SDK clients
+   * refuse such envelopes with code 102).
+   * @default 300
+   */
+  maxClockSkew?: number;
+  /**
    * Cache of twin lookups in front of `registry` (TTL 300 s, unknown ids 5 s, 100k entries, single-flight).
    * `false` turns it off. An in-process `MemoryRegistry` is never wrapped (it is already memory).
    * @default {}
@@ -113,7 +131,12 @@ export interface RelayOptions {
   redisPrefix?: string;
   /** Current unix time in seconds, for tests. @default () => Math.floor(Date.now() / 1000) */
   clock?: () => number;
+  /** Where the relay logs what an operator should know (queue drops, once per session per second). @default none */
+  log?: RelayLog | undefined;
 }
+
+/** Log sink of the relay: a level and a line of text. */
+export type RelayLog = (level: "error" | "warn" | "info" | "debug", message: string) => void;
 
 /** A single Redis server (URL) or the seed nodes of a Redis Cluster. */
 export type RedisTarget = string | { cluster: string[] };
@@ -129,6 +152,7 @@ export interface ResolvedRelayOptions {
   maxMessageSize: number;
   sessionQueueLength: number;
   sessionQueueAge: number;
+  maxDropReports: number;
   maxQueuedBytes: number;
   maxInFlight: number;
   rateLimit: RateLimitOptions | undefined;
@@ -141,9 +165,11 @@ export interface ResolvedRelayOptions {
   federationRetryDelay: number;
   rankerPeriod: number;
   verifyFederatedSignatures: boolean;
+  maxClockSkew: number;
   shutdownTimeout: number;
   httpRoutes: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   clock: () => number;
+  log: RelayLog | undefined;
 }
 
 /** The defaults of every optional {@link RelayOptions} field. */
@@ -154,6 +180,7 @@ export const RELAY_DEFAULTS = {
   maxMessageSize: 1024 * 1024,
   sessionQueueLength: 10_000,
   sessionQueueAge: 3600,
+  maxDropReports: 100_000,
   maxQueuedBytes: 256 * 1024 * 1024,
   maxInFlight: 64,
   redisPrefix: "rmb",
@@ -163,6 +190,7 @@ export const RELAY_DEFAULTS = {
   federationRetryDelay: 3000,
   rankerPeriod: 3600,
   verifyFederatedSignatures: true,
+  maxClockSkew: DEFAULT_MAX_CLOCK_SKEW,
   shutdownTimeout: 5000,
   clock: (): number => Math.floor(Date.now() / 1000),
 } as const;
@@ -173,6 +201,7 @@ type IntOption =
   | "maxMessageSize"
   | "sessionQueueLength"
   | "sessionQueueAge"
+  | "maxDropReports"
   | "maxQueuedBytes"
   | "maxInFlight"
   | "federationConcurrency"
@@ -180,6 +209,7 @@ type IntOption =
   | "federationTimeout"
   | "federationRetryDelay"
   | "rankerPeriod"
+  | "maxClockSkew"
   | "shutdownTimeout";
 
 function positiveInt(name: string, value: unknown, min = 1): number {
@@ -259,6 +289,8 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     throw new RelayOptionsError("verifyFederatedSignatures", "expected a boolean");
   const clock = options.clock ?? RELAY_DEFAULTS.clock;
   if (typeof clock !== "function") throw new RelayOptionsError("clock", "expected a function");
+  if (options.log !== undefined && typeof options.log !== "function")
+    throw new RelayOptionsError("log", "expected a function");
   const cached =
     options.twinCache === false || registry instanceof MemoryRegistry || registry instanceof CachedRegistry
       ? registry
@@ -274,6 +306,7 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     maxMessageSize: int("maxMessageSize"),
     sessionQueueLength: int("sessionQueueLength"),
     sessionQueueAge: int("sessionQueueAge"),
+    maxDropReports: int("maxDropReports", 0),
     maxQueuedBytes: int("maxQueuedBytes"),
     maxInFlight: int("maxInFlight"),
     rateLimit,
@@ -286,8 +319,10 @@ export function resolveRelayOptions(options: RelayOptions): ResolvedRelayOptions
     federationRetryDelay: int("federationRetryDelay"),
     rankerPeriod: int("rankerPeriod"),
     verifyFederatedSignatures: verify,
+    maxClockSkew: int("maxClockSkew", 0),
     shutdownTimeout: int("shutdownTimeout", 0),
     httpRoutes: options.httpRoutes,
     clock,
+    log: options.log,
   };
 }

@@ -8,10 +8,12 @@ import {
   formatSessionId,
   hasFailFast,
   isExpired,
+  isFarFuture,
   parseSessionId,
   sessionOfAddress,
   verifyEnvelope,
 } from "../protocol/index.js";
+import { DropReporter } from "./drop-reporter.js";
 import { encodeErrorEnvelope } from "./error-envelope.js";
 import { QueueStoreFullError, RelayErrorText, RouteError } from "./errors.js";
 import type { FederationQueue } from "./federation/federation-queue.js";
@@ -47,6 +49,7 @@ export class Router {
   readonly #domains: Set<string>;
   readonly #signals: SessionSignals | undefined;
   readonly #federation: FederationQueue;
+  readonly #drops: DropReporter;
 
   constructor(
     options: ResolvedRelayOptions,
@@ -63,6 +66,12 @@ export class Router {
     this.#limiter = limiter;
     this.#domains = new Set(options.domains);
     this.#signals = signals;
+    this.#drops = new DropReporter({
+      options,
+      metrics,
+      queueLength: (session) => store.length(session),
+      deliver: (session, data) => this.deliver(session, data),
+    });
     signals?.onResync(() => {
       for (const conn of this.sessions.values()) conn.wake();
     });
@@ -294,9 +303,9 @@ export class Router {
   }
 
   /**
-   * Federation ingress `POST /` (§4.8.2): 400 undecodable, expired or without destination, 401 when the
-   * signature does not verify against the source twin (unless `verifyFederatedSignatures` is off), 404 fail-fast
-   * offline, else queued and 202.
+   * Federation ingress `POST /` (§4.8.2): 400 undecodable, expired, dated more than `maxClockSkew` ahead or without
+   * destination, 401 when the signature does not verify against the source twin (unless `verifyFederatedSignatures`
+   * is off), 404 fail-fast offline, else queued and 202.
    */
   async ingest(body: Uint8Array): Promise<IngressResult> {
     let env: Envelope;
@@ -311,6 +320,9 @@ export class Router {
     }
     if (isExpired(this.#options.clock(), env.timestamp ?? 0, env.expiration ?? 0)) {
       return { status: 400, body: "bad request: envelope expired" };
+    }
+    if (isFarFuture(this.#options.clock(), env.timestamp ?? 0, this.#options.maxClockSkew)) {
+      return { status: 400, body: "bad request: envelope timestamp is in the future" };
     }
     if (this.#options.verifyFederatedSignatures) {
       const refusal = await this.#checkSignature(env);
@@ -346,16 +358,19 @@ export class Router {
     await this.#replyError(env, text, formatSessionId(sessionOfAddress(env.source)));
   }
 
-  /** A queue dropped a message: tell the sender of a request (better than rmb-rs's silent loss). */
-  onDrop(_session: string, data: Uint8Array, reason: DropReason): void {
-    this.#metrics.dropped[reason] += 1;
-    let env: Envelope;
+  /**
+   * A queue dropped a message: tell the sender of a request (better than rmb-rs's silent loss); the drop reporter
+   * counts and logs every drop and tells the session of a dropped response or error once its queue has room.
+   */
+  onDrop(session: string, data: Uint8Array, reason: DropReason): void {
+    let env: Envelope | undefined;
     try {
       env = decodeEnvelope(data);
     } catch {
-      return;
+      env = undefined;
     }
-    if (env.source === undefined || env.source.twin === 0) return;
+    this.#drops.dropped(session, env, reason);
+    if (env?.source === undefined || env.source.twin === 0) return;
     const text = reason === "queue_full" ? RelayErrorText.QueueFull : RelayErrorText.QueueExpired;
     const sender = formatSessionId(sessionOfAddress(env.source));
     void this.#replyError(env, text, sender).catch(() => undefined);

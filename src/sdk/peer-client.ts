@@ -62,6 +62,11 @@ export class PeerClient implements RmbCaller {
   #responseLoop: Promise<void> | undefined;
   #requestLoop: Promise<void> | undefined;
   #requestsClientId: number | undefined;
+  /**
+   * Counters: `unmatched` — items on this client's reply queue whose `ref` matched no pending call (an answer pushed
+   * twice, or one that came after its call timed out or was aborted).
+   */
+  readonly stats = { unmatched: 0 };
 
   private constructor(options: PeerClientOptions) {
     const url = options.redis ?? PEER_DEFAULTS.redis;
@@ -214,7 +219,10 @@ export class PeerClient implements RmbCaller {
       return;
     }
     const pending = res.ref === null ? undefined : this.#pending.get(res.ref);
-    if (pending === undefined) return;
+    if (pending === undefined) {
+      this.stats.unmatched++;
+      return;
+    }
     if (res.err !== null) {
       const source = res.src === "" ? undefined : Number(res.src.split(":")[0]);
       pending.reject(new RmbCallError(res.err.code, res.err.message, source));

@@ -10,6 +10,7 @@ import { RelayPool } from "../peer/relay-pool.js";
 import { SeenMessages } from "../peer/seen-messages.js";
 import {
   addressOfSession,
+  DEFAULT_MAX_CLOCK_SKEW,
   decodeEnvelope,
   type Envelope,
   FAIL_FAST_TAG,
@@ -60,6 +61,13 @@ export interface RmbClientOptions {
   maxConcurrentRequests?: number;
   /** Envelope uids remembered to drop redeliveries. @default 100000 */
   maxSeenMessages?: number;
+  /**
+   * Seconds an incoming envelope's timestamp may lie ahead of this client's clock; beyond it the envelope is refused
+   * (a request is answered with code 102 `envelope validation error: message timestamp is too far in the future`,
+   * an answer is dropped and its call times out).
+   * @default 300
+   */
+  maxClockSkew?: number;
   /** Seconds a looked-up twin is cached. @default 300 */
   twinCacheTtl?: number;
   /** Relay connection timers (see `RELAY_POOL_DEFAULTS`). */
@@ -106,6 +114,12 @@ export class RmbClient implements RmbCaller {
   readonly #log: PeerLog;
   readonly #maxConcurrent: number;
   readonly twinId: number;
+  /**
+   * Counters: `duplicates` — envelopes dropped as redeliveries of one already handled (same kind, source and uid
+   * within its lifetime); `unmatched` — answers whose uid matched no pending call (it had timed out, was aborted, or
+   * was answered already).
+   */
+  readonly stats = { duplicates: 0, unmatched: 0 };
   /** The session this client is logged in as (`undefined`: the twin itself). */
   readonly session: string | undefined;
   #active = 0;
@@ -135,7 +149,13 @@ export class RmbClient implements RmbCaller {
       encryptOutgoing ? e2e : undefined,
       this.#registry,
     );
-    this.#opener = new EnvelopeOpener(e2e, this.#registry, (id) => this.#registry.invalidate(id));
+    this.#opener = new EnvelopeOpener(
+      e2e,
+      this.#registry,
+      (id) => this.#registry.invalidate(id),
+      undefined,
+      options.maxClockSkew ?? DEFAULT_MAX_CLOCK_SKEW,
+    );
     this.#seen = new SeenMessages(options.maxSeenMessages ?? 100_000);
     const makeTransport: RelayTransportFactory = options.transport ?? ((o) => new RelayPool(o));
     this.#pool = makeTransport({
@@ -160,6 +180,10 @@ export class RmbClient implements RmbCaller {
    * Rejects with `RelayUnavailableError` when none opens within `connectTimeout`.
    */
   static async connect(options: RmbClientOptions): Promise<RmbClient> {
+    const skew = options.maxClockSkew;
+    if (skew !== undefined && (!Number.isSafeInteger(skew) || skew < 0)) {
+      throw new InvalidArgumentError("maxClockSkew", "expected an integer number of seconds >= 0");
+    }
     let twinId = options.twinId;
     if (twinId === undefined) {
       twinId = await options.registry.getTwinIdByAccount(options.identity.publicKey);
@@ -364,7 +388,10 @@ export class RmbClient implements RmbCaller {
     }
     const source = sessionOfAddress(env.source ?? { twin: 0 });
     const key = `${message.kind}|${formatSessionId(source)}|${env.uid}`;
-    if (!this.#seen.firstTime(key, env.timestamp + env.expiration, now)) return;
+    if (!this.#seen.firstTime(key, env.timestamp + env.expiration, now)) {
+      this.stats.duplicates++;
+      return;
+    }
     const data = env.payload?.kind === "plain" ? env.payload.data : new Uint8Array(0);
     if (message.kind === "request") {
       await this.#handleRequest(env, message.command, source, data);
@@ -372,7 +399,10 @@ export class RmbClient implements RmbCaller {
     }
     if (message.kind !== "response" && message.kind !== "error") return;
     const pending = this.#pending.get(env.uid);
-    if (pending === undefined) return; // late, cancelled or not ours
+    if (pending === undefined) {
+      this.stats.unmatched++; // late, cancelled or not ours
+      return;
+    }
     if (source.twin !== 0 && source.twin !== pending.destination.twin) {
       this.#log(
         "warn",

@@ -128,6 +128,14 @@ describe("rmb peer and rmb tester (spawned as a user runs them)", () => {
     assert.equal(await p1.stop("SIGTERM"), 0);
     assert.equal(await p2.stop("SIGINT"), 0);
     assert.match(p1.stderr(), /SIGTERM: stopping/);
+    // Its counters on the way out: the 50 + 2 requests of the testers went out and came back.
+    const stats = JSON.parse(/INFO +stats (\{.*\})$/m.exec(p1.stderr())?.[1] ?? "null") as {
+      localRequests: number;
+      responsesDelivered: number;
+      duplicates: number;
+    };
+    assert.equal(stats.localRequests, 51);
+    assert.equal(stats.duplicates, 0);
   });
 
   test("a key without a twin, an IP relay URL, too many relays and two secrets are clear errors", async () => {
@@ -180,6 +188,10 @@ describe("rmb peer and rmb tester (spawned as a user runs them)", () => {
     const two = await runRmb(["peer", "-m", s, "--seed", s, "--registrar", registrar]);
     assert.equal(two.code, 2);
     assert.match(two.stderr, /give one of --mnemonic, --mnemonics, --seed/);
+
+    const skew = await runRmb(["peer", "-m", s, "--registrar", registrar, "--max-clock-skew", "soon"]);
+    assert.equal(skew.code, 2);
+    assert.match(skew.stderr, /invalid --max-clock-skew 'soon'/);
 
     const noRedis = await runRmb([
       "peer",

@@ -96,6 +96,7 @@ describe("rmb relay (spawned as a user runs it)", () => {
       [["relay", "-m", "d", "-s", "ws://127.0.0.1:1", "--twins", twins], /give one twin registry/],
       [["relay", "-m", "d", "--twins", join(dir, "missing.json")], /cannot read --twins/],
       [["relay", "-m", "d", "--twins", twins, "--federation-url", "nodomain"], /expected DOMAIN=URL/],
+      [["relay", "-m", "d", "--twins", twins, "--max-clock-skew", "1.5"], /invalid --max-clock-skew '1.5'/],
     ];
     for (const [args, pattern] of cases) {
       const r = await runRmb(args);

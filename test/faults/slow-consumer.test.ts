@@ -48,7 +48,7 @@ test("slow consumer — others are not slowed; the queue cap drops with error re
     return client;
   };
   // The caller takes in whatever arrives (it never pauses reading), so that its own queue on the relay, under the
-  // same small cap, never overflows: a response dropped from a caller's queue is not reported to anybody.
+  // same small cap, never overflows: only requests are dropped here (slow-caller.test.ts drops responses).
   const caller = await connect(a, { maxConcurrentRequests: 100_000 });
   const fastService = await connect(fast);
   // One request at a time: while its handler is held, the client stops reading from the relay.
@@ -108,7 +108,12 @@ test("slow consumer — others are not slowed; the queue cap drops with error re
   toSlow.note("reached the slow service while it was held", slowServedWhileFast);
   // The relay's own count of messages its queues dropped (any session's).
   const metrics = await fetch(`${relay.httpUrl}metrics`).then((r) => r.text());
-  const relayDrops = Number(/relay_queue_dropped_total\{reason="queue_full"\} (\d+)/.exec(metrics)?.[1]);
+  const relayDrops = Number(
+    /relay_queue_dropped_total\{reason="queue_full",kind="request"\} (\d+)/.exec(metrics)?.[1],
+  );
+  const otherDrops = [...metrics.matchAll(/relay_queue_dropped_total\{reason="\w+",kind="(\w+)"\} (\d+)/g)]
+    .filter(([, kind, n]) => kind !== "request" && n !== "0")
+    .map(([line]) => line);
   toSlow.note("drops counted by the relay", relayDrops);
   t.diagnostic(toFast.summary());
   t.diagnostic(servedFast.summary());
@@ -132,6 +137,7 @@ test("slow consumer — others are not slowed; the queue cap drops with error re
   assert.equal(s.duplicated, 0);
   assert.ok(s.errored > 0, "the cap was reached");
   assert.equal(relayDrops, s.errored, "every message the relay dropped was reported to its sender");
+  assert.deepEqual(otherDrops, [], "only requests were dropped");
   // Only messages still waiting are dropped: those already written to the slow service's connection reach it.
   assert.equal(erroredYetServed, 0, "no call was reported dropped and then served");
   assert.deepEqual(Object.keys(toSlow.errorReasons()), [

@@ -198,8 +198,8 @@ describe("hostile input — relay floods beyond the rate limit", () => {
   });
 });
 
-describe("hostile input — envelope timestamps at the relay (rmb-rs rules: only expiry is checked, and only on federation)", () => {
-  test("a far-future timestamp is routed over the websocket (relays do not check time) and accepted by POST / when signed", async (t) => {
+describe("hostile input — envelope timestamps at the relay (websocket frames routed as rmb-rs does; POST / refuses far-future ones)", () => {
+  test("a far-future timestamp is routed over the websocket (receivers check times) but refused by POST / beyond maxClockSkew", async (t) => {
     const net = await startHostileNet();
     t.after(() => net.relay.stop());
     const [hostileId, aId] = net.ids;
@@ -212,15 +212,28 @@ describe("hostile input — envelope timestamps at the relay (rmb-rs rules: only
     ws.send(encode(viaWs));
     const got = await a.next();
     assert.deepEqual([got.env.uid, got.env.timestamp], [viaWs.uid, future]);
-    const viaPost = signEnvelope(
-      requestEnvelope({ twin: hostileId }, { twin: aId }, { timestamp: future, expiration: 60 }),
-      net.hostile,
-    );
-    assert.deepEqual(await httpRequest(net.port, "POST", "/", encodeEnvelope(viaPost)), {
+    const dated = (timestamp: number) =>
+      signEnvelope(
+        requestEnvelope({ twin: hostileId }, { twin: aId }, { timestamp, expiration: 60 }),
+        net.hostile,
+      );
+    const farAhead = dated(future);
+    assert.deepEqual(await httpRequest(net.port, "POST", "/", encodeEnvelope(farAhead)), {
+      status: 400,
+      body: "bad request: envelope timestamp is in the future",
+    });
+    const beyondSkew = dated(unixNow() + net.relay.options.maxClockSkew + 60);
+    assert.deepEqual(await httpRequest(net.port, "POST", "/", encodeEnvelope(beyondSkew)), {
+      status: 400,
+      body: "bad request: envelope timestamp is in the future",
+    });
+    // Within the skew (a sender whose clock runs a little ahead) it is accepted and delivered.
+    const withinSkew = dated(unixNow() + net.relay.options.maxClockSkew - 60);
+    assert.deepEqual(await httpRequest(net.port, "POST", "/", encodeEnvelope(withinSkew)), {
       status: 202,
       body: "",
     });
-    assert.equal((await a.next()).env.uid, viaPost.uid);
+    assert.equal((await a.next()).env.uid, withinSkew.uid);
     // Timestamps beyond 2^53−1 cannot be held exactly: refused as undecodable (1007 / 400) rather than rounded.
     const huge = Uint8Array.of(
       0x0a,

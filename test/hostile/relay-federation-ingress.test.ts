@@ -8,6 +8,7 @@ import {
   type Envelope,
   encodeEnvelope,
   isExpired,
+  isFarFuture,
   signEnvelope,
   unixNow,
   verifyEnvelope,
@@ -123,14 +124,22 @@ forEachStoreMode((mode, store) => {
           assert.match(r.body, /^bad request: .+/, what);
           continue;
         }
-        // Decodable: the relay's checks in order (destination, lifetime, signature of the source twin), then 202,
-        // or 404 for a fail-fast request to a session that is not connected.
+        // Decodable: the relay's checks in order (destination, lifetime, clock skew, signature of the source twin),
+        // then 202, or 404 for a fail-fast request to a session that is not connected.
         if (env.destination === undefined || env.destination.twin === 0) {
           assert.deepEqual(r, { status: 400, body: "bad request: message with missing destination" }, what);
           continue;
         }
         if (isExpired(unixNow(), env.timestamp, env.expiration)) {
           assert.deepEqual(r, { status: 400, body: "bad request: envelope expired" }, what);
+          continue;
+        }
+        if (isFarFuture(unixNow(), env.timestamp, relay.options.maxClockSkew)) {
+          assert.deepEqual(
+            r,
+            { status: 400, body: "bad request: envelope timestamp is in the future" },
+            what,
+          );
           continue;
         }
         const source = env.source === undefined ? undefined : await registry.getTwin(env.source.twin);

@@ -9,6 +9,7 @@ import {
   type EnvelopeMessage,
   encodeEnvelope,
 } from "../../src/protocol/index.js";
+import { fuzzParams } from "../hostile/fuzz-config.js";
 import { envelopeArb } from "../support/arbitraries.js";
 import { hex, toHex, vectors } from "../support/vectors.js";
 
@@ -161,7 +162,7 @@ describe("envelope codec — hostile input", () => {
         }
         return true;
       }),
-      { numRuns: 5000 },
+      fuzzParams(5000),
     );
   });
 
@@ -189,7 +190,7 @@ describe("envelope codec — hostile input", () => {
         }
         return true;
       }),
-      { numRuns: 5000 },
+      fuzzParams(5000),
     );
   });
 });

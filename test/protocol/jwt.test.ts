@@ -10,6 +10,7 @@ import {
   parseJwt,
   verifyJwt,
 } from "../../src/protocol/index.js";
+import { fuzzParams } from "../hostile/fuzz-config.js";
 import { hex, toHex, vectors } from "../support/vectors.js";
 
 const aliceEd = createSigner("//Alice", "ed25519");
@@ -155,7 +156,7 @@ describe("jwt — accept/reject matrix", () => {
         assert.deepEqual(parseJwt(t).signature, parseJwt(token).signature);
         assert.deepEqual(accepted, parseJwt(token).claims);
       }),
-      { numRuns: 500 },
+      fuzzParams(500),
     );
   });
 });

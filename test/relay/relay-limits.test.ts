@@ -53,6 +53,10 @@ describe("relay — options", () => {
     bad({ federationRetryDelay: -5 }, "federationRetryDelay");
     bad({ rankerPeriod: 0 }, "rankerPeriod");
     bad({ shutdownTimeout: -1 }, "shutdownTimeout");
+    bad({ maxClockSkew: -1 }, "maxClockSkew");
+    bad({ maxClockSkew: 0.5 }, "maxClockSkew");
+    bad({ maxDropReports: -1 }, "maxDropReports");
+    bad({ log: "stderr" }, "log");
   });
   test("federation, shutdown and Redis defaults", () => {
     const o = resolveRelayOptions({ domains: ["d"], registry, shutdownTimeout: 0 });
@@ -64,6 +68,9 @@ describe("relay — options", () => {
     assert.equal(o.federationRetryDelay, 3000);
     assert.equal(o.rankerPeriod, 3600);
     assert.equal(o.verifyFederatedSignatures, true);
+    assert.equal(o.maxClockSkew, 300);
+    assert.equal(o.maxDropReports, 100_000);
+    assert.equal(resolveRelayOptions({ domains: ["d"], registry, maxClockSkew: 0 }).maxClockSkew, 0);
     assert.deepEqual(resolveRelayOptions({ domains: ["d"], registry, redis: { cluster: ["h:1"] } }).redis, {
       cluster: ["h:1"],
     });

@@ -132,8 +132,18 @@ describe("SDK direct client (RmbClient) against our relay", () => {
         }),
         eve.identity.signer,
       );
+      const { duplicates, unmatched } = a.stats;
       ws.send(encodeEnvelope(reply));
       assert.equal((await answer).json(), "ok");
+      // The same answer again is a redelivery; an answer to a call this client never made is unmatched.
+      ws.send(encodeEnvelope(reply));
+      ws.send(encodeEnvelope(signEnvelope({ ...reply, uid: `${reply.uid}-other` }, eve.identity.signer)));
+      const deadline = Date.now() + 10_000;
+      while (a.stats.duplicates === duplicates || a.stats.unmatched === unmatched) {
+        assert.ok(Date.now() < deadline, `stats ${JSON.stringify(a.stats)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.deepEqual(a.stats, { duplicates: duplicates + 1, unmatched: unmatched + 1 });
     } finally {
       await ws.close();
     }

@@ -36,6 +36,8 @@ Options (rmb-ts):
                             registrar, 'rmb registry', or a relay started with --registry-data)
       --twins <FILE>        twins from a JSON file instead of tfchain (implies nothing is updated)
       --twin-id <ID>        this twin's id (skips the lookup by account key)
+      --max-clock-skew <S>  refuse envelopes dated more than S seconds ahead (code 102)
+                            [default: ${PEER_DEFAULTS.maxClockSkew}]
 `;
 
 export async function peerCommand(argv: string[], io: CliIo): Promise<number> {
@@ -60,6 +62,7 @@ export async function peerCommand(argv: string[], io: CliIo): Promise<number> {
       registrar: { type: "string" },
       twins: { type: "string" },
       "twin-id": { type: "string" },
+      "max-clock-skew": { type: "string" },
     },
   });
   const log = new Logger(io.stderr, levelForDebugFlags(values.debug?.length ?? 0));
@@ -85,6 +88,13 @@ export async function peerCommand(argv: string[], io: CliIo): Promise<number> {
       throw new UsageError(`invalid --twin-id '${values["twin-id"]}'`);
     }
   }
+  let maxClockSkew: number = PEER_DEFAULTS.maxClockSkew;
+  if (values["max-clock-skew"] !== undefined) {
+    maxClockSkew = Number(values["max-clock-skew"]);
+    if (!Number.isSafeInteger(maxClockSkew) || maxClockSkew < 0) {
+      throw new UsageError(`invalid --max-clock-skew '${values["max-clock-skew"]}': expected seconds >= 0`);
+    }
+  }
   const opened = await openRegistry({
     registrar: values.registrar,
     twins: values.twins,
@@ -101,6 +111,7 @@ export async function peerCommand(argv: string[], io: CliIo): Promise<number> {
     redis,
     update: values["no-update"] !== true && opened.twinsFile === undefined,
     ...(twinId === undefined ? {} : { twinId }),
+    maxClockSkew,
     log: (level, message) => log.log(level, message),
   });
   try {
@@ -119,6 +130,7 @@ export async function peerCommand(argv: string[], io: CliIo): Promise<number> {
   process.off("SIGHUP", onHup);
   log.info(`${signal}: stopping`);
   await peer.stop();
+  log.info(`stats ${JSON.stringify(peer.stats)}`);
   await opened.close();
   log.info("stopped");
   return 0;

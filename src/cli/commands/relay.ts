@@ -40,6 +40,7 @@ Options (rmb-ts):
       --queue-age <SECS>        how long a queued message waits [default: ${RELAY_DEFAULTS.sessionQueueAge}]
       --federation-queue-length <N>  envelopes waiting for other relays at most [default: ${RELAY_DEFAULTS.federationQueueLength}]
       --insecure-federation     accept federated envelopes without checking their signature
+      --max-clock-skew <SECS>   refuse federated envelopes dated further ahead [default: ${RELAY_DEFAULTS.maxClockSkew}]
 `;
 
 /** `--limit <count> <size>` takes two values; parseArgs takes one, so the pair is joined first. */
@@ -107,6 +108,7 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
       "queue-age": { type: "string" },
       "federation-queue-length": { type: "string" },
       "insecure-federation": { type: "boolean" },
+      "max-clock-skew": { type: "string" },
     },
   });
   const log = new Logger(io.stderr, levelForDebugFlags(values.debug?.length ?? 0));
@@ -141,6 +143,8 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
       RELAY_DEFAULTS.federationQueueLength,
     ),
     verifyFederatedSignatures: values["insecure-federation"] !== true,
+    maxClockSkew: positive("--max-clock-skew", values["max-clock-skew"], RELAY_DEFAULTS.maxClockSkew),
+    log: (level, message) => log.log(level, message),
   };
   if (values.limit !== undefined) {
     const [count, size] = values.limit.split(" ");

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { TwinExistsError } from "../errors.js";
 import { accountToJson, relaysProblem, rmbEncKeyProblem } from "./account.js";
 import type { AccountPatch } from "./account-store.js";
+import { parseAuthHeader, parseUint64 } from "./auth-header.js";
 import { decodeStdBase64, encodeStdBase64 } from "./base64.js";
 import { RegistrarOptionsError } from "./errors.js";
 import { creationChallenge, verifyRawSignature } from "./proofs.js";
@@ -14,7 +15,6 @@ import {
 import { bindCreateAccount, bindUpdateAccount } from "./request-binding.js";
 
 const BASES = ["/api/v1", "/v1"] as const;
-const MAX_UINT64 = 18446744073709551615n;
 
 /** Thrown inside a handler to answer with a JSON error. */
 class HttpError extends Error {
@@ -229,31 +229,19 @@ export class RegistrarService {
     this.#json(res, 200, { message: "account updated successfully" });
   }
 
-  /** Upstream's AuthMiddleware (same checks, order, statuses and texts) plus the future-skew and replay checks. */
+  /**
+   * Upstream's AuthMiddleware (same checks, order, statuses and texts) plus the future-skew and replay checks; the
+   * header itself is read by {@link parseAuthHeader}.
+   */
   async #authenticate(req: IncomingMessage): Promise<number> {
     const header = req.headers["x-auth"];
-    const value = Array.isArray(header) ? header[0] : header;
-    if (value === undefined || value === "") throw new HttpError(401, "Authorization header required");
-    const parts = value.split(":");
-    if (parts.length !== 2) throw new HttpError(400, "Invalid header format. Use 'Challenge:Signature'");
-    const challenge = decodeStdBase64(parts[0] as string);
-    if (challenge === undefined) throw new HttpError(400, "Invalid challenge encoding");
-    const fields = Buffer.from(challenge).toString("latin1").split(":");
-    if (fields.length !== 2) throw new HttpError(400, "Invalid challenge format");
-    const [tsText, idText] = fields as [string, string];
-    if (
-      !/^[+-]?\d{1,19}$/.test(tsText) ||
-      BigInt(tsText) > 9223372036854775807n ||
-      BigInt(tsText) < -9223372036854775808n
-    )
-      throw new HttpError(400, "Invalid timestamp");
-    const timestamp = Number(tsText);
-    const now = this.options.now() / 1000;
-    if (now - timestamp > this.options.authValidity) throw new HttpError(401, "Expired challenge");
-    if (timestamp - now > this.options.authFutureSkew)
-      throw new HttpError(401, "Challenge timestamp is in the future");
-    const id = parseUint64(idText);
-    if (id === undefined) throw new HttpError(400, "Invalid twin ID format");
+    const parsed = parseAuthHeader(Array.isArray(header) ? header[0] : header, {
+      now: this.options.now() / 1000,
+      validity: this.options.authValidity,
+      futureSkew: this.options.authFutureSkew,
+    });
+    if (!parsed.ok) throw new HttpError(parsed.status, parsed.error);
+    const { challenge, timestamp, twinId: id } = parsed;
     let account: Awaited<ReturnType<typeof this.options.store.getById>>;
     try {
       account =
@@ -264,12 +252,12 @@ export class RegistrarService {
     if (account === undefined) throw new HttpError(404, "Account not found");
     const key = decodeStdBase64(account.publicKey);
     if (key === undefined) throw new HttpError(400, "invalid stored public key: illegal base64 data");
-    const signature = decodeStdBase64(parts[1] as string);
+    const signature = parsed.signature;
     if (signature === undefined) throw new HttpError(400, "Invalid signature encoding");
     const failure = verifyRawSignature(key, challenge, signature);
     if (failure !== undefined) throw new HttpError(401, `Signature verification failed: ${failure}`);
     const claim = await this.options.store.claimAuth(
-      value,
+      parsed.header,
       (timestamp + this.options.authValidity + 1) * 1000,
       this.options.now(),
     );
@@ -332,10 +320,4 @@ export class RegistrarService {
     res.writeHead(404, { "content-type": "text/plain" });
     res.end("404 page not found");
   }
-}
-
-function parseUint64(text: string): bigint | undefined {
-  if (!/^\d{1,20}$/.test(text)) return undefined;
-  const value = BigInt(text);
-  return value > MAX_UINT64 ? undefined : value;
 }

@@ -12,6 +12,7 @@ import {
   ss58Decode,
 } from "../../src/identity/index.js";
 import { AddressError, JwtError, parseJwt, parseSessionId, verifyJwt } from "../../src/protocol/index.js";
+import { fuzzParams, fuzzRuns } from "./fuzz-config.js";
 
 /** Runs `fn`; passes when it returns or throws an instance of one of `allowed`. */
 function onlyTyped(fn: () => unknown, ...allowed: (abstract new (...args: never[]) => Error)[]): boolean {
@@ -24,26 +25,31 @@ function onlyTyped(fn: () => unknown, ...allowed: (abstract new (...args: never[
   }
 }
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 2000);
+const RUNS = fuzzRuns(2000);
 const anyText = fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: "binary", maxLength: 200 }));
 const b64url = fc.string({
   unit: fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
   maxLength: 120,
 });
 
+/**
+ * The text and small binary decoders (JWT, session ids, SS58/base58, secret URIs, e2e ciphertext, signatures) with
+ * random input: each returns or throws only its own typed error. `RMB_FUZZ_RUNS` raises every property's runs
+ * (fuzz-config.ts).
+ */
 describe("hostile input — every decoder throws only its typed error", () => {
   const alice = createSigner("//Alice", "ed25519");
 
   test("parseJwt / verifyJwt: random text and random base64url parts give JwtError", () => {
     fc.assert(
       fc.property(anyText, (t) => onlyTyped(() => parseJwt(t), JwtError)),
-      { numRuns: RUNS },
+      fuzzParams(RUNS),
     );
     fc.assert(
       fc.property(b64url, b64url, b64url, (h, c, s) =>
         onlyTyped(() => verifyJwt(`${h}.${c}.${s}`, { accountId: alice.publicKey, now: 0 }), JwtError),
       ),
-      { numRuns: RUNS },
+      fuzzParams(RUNS),
     );
     const json = fc.json().map((j) => Buffer.from(j).toString("base64url"));
     const header = Buffer.from('{"alg":"RS512"}').toString("base64url");
@@ -51,32 +57,32 @@ describe("hostile input — every decoder throws only its typed error", () => {
       fc.property(json, b64url, (c, s) =>
         onlyTyped(() => verifyJwt(`${header}.${c}.${s}`, { accountId: alice.publicKey, now: 0 }), JwtError),
       ),
-      { numRuns: RUNS },
+      fuzzParams(RUNS),
     );
   });
 
   test("parseSessionId: random text gives AddressError", () => {
     fc.assert(
       fc.property(anyText, (t) => onlyTyped(() => parseSessionId(t), AddressError)),
-      { numRuns: RUNS },
+      fuzzParams(RUNS),
     );
   });
 
   test("ss58Decode / base58Decode: random text gives a typed RmbError", () => {
     fc.assert(
       fc.property(anyText, (t) => onlyTyped(() => ss58Decode(t), RmbError)),
-      { numRuns: RUNS },
+      fuzzParams(RUNS),
     );
     fc.assert(
       fc.property(anyText, (t) => onlyTyped(() => base58Decode(t), RmbError)),
-      { numRuns: RUNS },
+      fuzzParams(RUNS),
     );
   });
 
   test("secret URIs: random text gives InvalidSecretError", () => {
     fc.assert(
       fc.property(anyText, (t) => onlyTyped(() => keyPairFromUri(t, "sr25519"), InvalidSecretError)),
-      { numRuns: 300 },
+      fuzzParams(300), // each case may derive a key (PBKDF2 of the dev phrase for a `//` path)
     );
   });
 
@@ -86,7 +92,7 @@ describe("hostile input — every decoder throws only its typed error", () => {
     const key = a.sharedKey(b.publicKey);
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (data) => onlyTyped(() => decrypt(key, data), E2eError)),
-      { numRuns: RUNS },
+      fuzzParams(RUNS),
     );
     const sealed = a.encryptFor(b.publicKey, Buffer.from("hello world"));
     for (let n = 0; n < sealed.length; n++) {
@@ -105,7 +111,7 @@ describe("hostile input — every decoder throws only its typed error", () => {
           assert.equal(isValidSignature(pk, Buffer.from("msg"), s), false);
         },
       ),
-      { numRuns: 500 },
+      fuzzParams(500), // each case verifies a signature
     );
   });
 });
