@@ -74,15 +74,17 @@ export class MemoryQueueStore implements QueueStore {
     q.entries.push({ id, data, at: this.#clock() });
     q.live += 1;
     this.#bytes += data.byteLength;
+    let kept = true;
     while (q.live > this.#maxLength) {
       const at = this.#liveIndex(q, Math.min(keepHead, q.live - 1));
       if (at === undefined) break;
+      if (q.entries[at]!.id === id) kept = false;
       this.#drop(session, q, q.entries[at]!, "queue_full");
       // Behind the entries being written, the drop would leave a hole that compaction (from the head) never
       // reaches while they wait: take it out.
       if (at > q.head) q.entries.splice(at, 1);
     }
-    return String(id);
+    return kept ? String(id) : "";
   }
 
   async read(session: string, after: string | undefined, count: number): Promise<QueuedMessage[]> {

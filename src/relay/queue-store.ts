@@ -22,7 +22,7 @@ export interface QueueStore {
   /**
    * Appends `data` to the session's queue; resolves with the new entry's id. When the queue is then over its length
    * cap, the oldest entries are dropped (and reported), except the oldest `keepHead` ones: those are being written
-   * to the session's connection (at worst the new entry itself is dropped).
+   * to the session's connection. At worst the new entry itself is dropped (and reported): then the id is `""`.
    */
   enqueue(session: string, data: Uint8Array, keepHead?: number): Promise<string>;
   /** Up to `count` entries after the entry `after` (from the start when `undefined`), oldest first. */

@@ -138,6 +138,7 @@ export class Router {
     const local = this.sessions.get(session);
     // A connection being closed here (evicted by a login on another process, or going away) delivers nothing
     // more: whoever holds the session now must be woken, or the entry waits until the session reconnects.
+    if (id === "") return; // the cap dropped it at once (its sender was told)
     if (local !== undefined && !local.closed) local.offer(id, data);
     else this.#signals?.wake(session);
   }
@@ -197,7 +198,7 @@ export class Router {
       void this.#replyErrorTo(frame, `failed to route message to peer '${dstKey}': ${reason}`, conn.key);
       return true;
     }
-    live.offer(entry, data);
+    if (entry !== "") live.offer(entry, data); // "": the cap dropped it at once (its sender was told)
     return true;
   }
 

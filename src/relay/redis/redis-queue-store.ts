@@ -19,6 +19,7 @@ if excess > 0 then
   for i = first, first + excess - 1 do
     local entry = old[i]
     redis.call('XDEL', KEYS[1], entry[1])
+    if entry[1] == id then out[1] = '' end
     local fields = entry[2]
     for j = 1, #fields, 2 do
       if fields[j] == 'm' then out[#out + 1] = fields[j + 1] end
@@ -51,7 +52,8 @@ for i = 1, n do
   ids[i] = redis.call('XADD', KEYS[k], '*', 't', now, 'm', string.sub(packed, at, pos - 1))
   keep[k] = kh
 end
-local out = { table.concat(ids, ',') }
+local out = { '' }
+local gone = {}
 for k = 1, #KEYS do
   redis.call('EXPIRE', KEYS[k], ttl)
   local excess = redis.call('XLEN', KEYS[k]) - maxlen
@@ -61,6 +63,7 @@ for k = 1, #KEYS do
     for i = first, first + excess - 1 do
       local entry = old[i]
       redis.call('XDEL', KEYS[k], entry[1])
+      gone[k .. ' ' .. entry[1]] = true
       local fields = entry[2]
       for j = 1, #fields, 2 do
         if fields[j] == 'm' then
@@ -71,6 +74,15 @@ for k = 1, #KEYS do
     end
   end
 end
+if next(gone) ~= nil then
+  pos = 1
+  for i = 1, n do
+    local k, kh, len, at = struct.unpack('>I2I4I4', packed, pos)
+    pos = at + len
+    if gone[k .. ' ' .. ids[i]] then ids[i] = '' end
+  end
+end
+out[1] = table.concat(ids, ',')
 return out
 `;
 
