@@ -199,8 +199,6 @@ export class SessionConnection {
     this.#pumping = true;
     this.#pumpLoop().then(
       () => {
-        this.#pumping = false;
-        this.#forgetSettled();
         if (this.#again) {
           this.#again = false;
           this.pump();
@@ -208,9 +206,7 @@ export class SessionConnection {
       },
       () => {
         // The store is unreachable: nothing was lost (entries stay queued); try again shortly.
-        this.#pumping = false;
         this.#offered = [];
-        this.#forgetSettled();
         this.#again = false;
         this.#synced = false;
         this.#readFailures += 1;
@@ -224,35 +220,47 @@ export class SessionConnection {
     return this.#readFailures;
   }
 
+  /**
+   * Reads and writes until the queue is drained or the connection is throttled. `#pumping` ends in the same
+   * microtask as the loop (not in a later `then`): an offer arriving in between would otherwise be taken for one
+   * that a read under way will handle, and wait in the queue while later messages are written ahead of it.
+   */
   async #pumpLoop(): Promise<void> {
     this.#throttled = false;
-    while (!this.#closed) {
-      const room = this.#maxInFlight - this.#inFlight;
-      if (room <= 0 || (this.ws.bufferedAmount > HIGH_WATER_BYTES && this.#inFlight > 0)) {
-        // Write callbacks pump again once some of the frames in flight are confirmed.
-        this.#throttled = true;
-        this.#synced = false;
-        this.#offered = []; // queued: a later read finds them
-        return;
+    try {
+      while (!this.#closed) {
+        const room = this.#maxInFlight - this.#inFlight;
+        if (room <= 0 || (this.ws.bufferedAmount > HIGH_WATER_BYTES && this.#inFlight > 0)) {
+          // Write callbacks pump again once some of the frames in flight are confirmed.
+          this.#throttled = true;
+          this.#synced = false;
+          this.#offered = []; // queued: a later read finds them
+          return;
+        }
+        this.#again = false;
+        // Whatever was offered so far is in the store: this read (or the next) finds it.
+        this.#offered = [];
+        const batch = await this.#store.read(this.key, this.#cursor, room);
+        if (this.#closed) return;
+        // The frames of one batch leave in one socket write (the connection writes once per event-loop turn).
+        for (const entry of batch) {
+          this.#cursor = entry.id;
+          if (!this.#isAhead(entry.id)) this.#send(entry.id, entry.data, false);
+        }
+        this.#forgetSettled();
+        if (batch.length < room) {
+          this.#writeOffered(batch);
+          // Drained: everything queued up to the cursor went out. Unless a wake-up came in meanwhile, messages this
+          // process queues next can be written directly (offer).
+          this.#synced = !this.#again;
+          return;
+        }
       }
-      this.#again = false;
-      // Whatever was offered so far is in the store: this read (or the next) finds it.
-      this.#offered = [];
-      const batch = await this.#store.read(this.key, this.#cursor, room);
-      if (this.#closed) return;
-      // The frames of one batch leave in one socket write (the connection writes once per event-loop turn).
-      for (const entry of batch) {
-        this.#cursor = entry.id;
-        if (!this.#isAhead(entry.id)) this.#send(entry.id, entry.data, false);
-      }
+    } finally {
+      // In the same microtask as the loop's end, not in a later `then`: an offer arriving in between would be
+      // taken for one the read under way handles, and wait in the queue while later ones are written ahead of it.
+      this.#pumping = false;
       this.#forgetSettled();
-      if (batch.length < room) this.#writeOffered(batch);
-      if (batch.length < room) {
-        // Drained: everything queued up to the cursor went out. Unless a wake-up came in meanwhile, messages this
-        // process queues next can be written directly (offer).
-        this.#synced = !this.#again;
-        return;
-      }
     }
   }
 

@@ -111,3 +111,36 @@ test("an entry written ahead whose write completes during a queue read is not wr
   assert.equal(await store.length("1"), 0);
   conn.markClosed();
 });
+
+test("a message offered right as a queue read ends is written, not left in the queue", async () => {
+  const store = new MemoryQueueStore();
+  const data = new Uint8Array([1]);
+  let id = "";
+  const sent: string[] = [];
+  let conn: SessionConnection | undefined;
+  const gated = Object.assign(Object.create(store) as MemoryQueueStore, {
+    // The read looks (finds nothing), then the message is queued and offered in the microtask right after the one
+    // in which the read's answer ends the pump.
+    read: async (session: string, after: string | undefined, count: number) => {
+      const snapshot = await store.read(session, after, count);
+      id = store.enqueueSync("1", data);
+      queueMicrotask(() => queueMicrotask(() => conn!.offer(id, data)));
+      return snapshot;
+    },
+    ack: (session: string, ids: readonly string[]) => store.ack(session, ids),
+    ackSync: (session: string, ids: readonly string[]) => store.ackSync(session, ids),
+  });
+  const ws: Pick<WsConnection, "isPaused" | "bufferedAmount" | "onWritten" | "sendTracked"> = {
+    isPaused: false,
+    bufferedAmount: 0,
+    onWritten: () => undefined,
+    sendTracked(_data: Uint8Array, token: string) {
+      sent.push(token);
+    },
+  };
+  conn = new SessionConnection({ twin: 1 }, ws as WsConnection, "o4", gated, new RelayMetrics(), 8);
+  conn.pump();
+  for (let i = 0; i < 20 && sent.length === 0; i++) await new Promise((r) => setImmediate(r));
+  assert.deepEqual(sent, [id]);
+  conn.markClosed();
+});
