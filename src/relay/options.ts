@@ -60,8 +60,9 @@ export interface RelayOptions {
   maxQueuedBytes?: number;
   /**
    * Messages sent to one connection whose write has not completed yet; a slow reader holds at most this many
-   * frames in memory and never stalls others.
-   * @default 64
+   * frames in memory (and the relay stops writing to a socket with 4 MiB unsent) and never stalls others. Above it,
+   * a connection's messages are read back from the queue as writes complete.
+   * @default 1024
    */
   maxInFlight?: number;
   /** Per-twin rate limit; disabled when absent (like rmb-rs without `--limit`). @default undefined */
@@ -182,7 +183,7 @@ export const RELAY_DEFAULTS = {
   sessionQueueAge: 3600,
   maxDropReports: 100_000,
   maxQueuedBytes: 256 * 1024 * 1024,
-  maxInFlight: 64,
+  maxInFlight: 1024,
   redisPrefix: "rmb",
   federationConcurrency: 64,
   federationQueueLength: 100_000,

@@ -55,6 +55,8 @@ export class SessionConnection {
   #settledDuringRead: string[] = [];
   /** Entries this process queued for the session while a read was under way (see `offer`). */
   #offered: QueuedMessage[] = [];
+  /** Entries offered while `maxInFlight` frames were unconfirmed, written in order as writes complete. */
+  #waiting: QueuedMessage[] = [];
   #handlerFailures = 0;
   #readFailures = 0;
   #chain: Promise<void> = Promise.resolve();
@@ -160,6 +162,17 @@ export class SessionConnection {
       this.#send(id, data, true);
       return;
     }
+    if (
+      this.#synced &&
+      !this.#pumping &&
+      this.#waiting.length < this.#maxInFlight &&
+      this.ws.bufferedAmount <= HIGH_WATER_BYTES
+    ) {
+      // Only `maxInFlight` frames are unconfirmed: hold this one (in order) until a write completes, rather than
+      // reading it back from the store.
+      this.#waiting.push({ id, data });
+      return;
+    }
     if (this.#pumping) {
       // A read is under way: if it drains the queue without this entry (queued after it looked), the entry is
       // written right after that read's batch instead of costing another read.
@@ -178,6 +191,7 @@ export class SessionConnection {
       this.#synced &&
       !this.#pumping &&
       !this.#closed &&
+      this.#waiting.length === 0 &&
       this.#inFlight < this.#maxInFlight &&
       this.ws.bufferedAmount <= HIGH_WATER_BYTES
     );
@@ -197,6 +211,7 @@ export class SessionConnection {
       return;
     }
     this.#pumping = true;
+    this.#waiting = []; // queued: the read finds them
     this.#pumpLoop().then(
       () => {
         if (this.#again) {
@@ -267,8 +282,9 @@ export class SessionConnection {
   /**
    * After a read that drained the queue: entries offered while it was under way and not in its batch were queued
    * after it looked, and nothing of this session's queue lies between them and the batch (another process's entry
-   * would have come with a wake-up, which forces another read): they are written now, in order. Without room they
-   * stay queued for the next read.
+   * would have come with a wake-up, which forces another read): they are written now, in order, or held until
+   * writes complete while `maxInFlight` frames are unconfirmed. When even that is full they stay queued for the
+   * next read.
    */
   #writeOffered(batch: readonly QueuedMessage[]): void {
     const offered = this.#offered;
@@ -279,11 +295,14 @@ export class SessionConnection {
     for (const e of batch) inBatch.add(e.id);
     for (const o of offered) {
       if (inBatch.has(o.id)) continue;
-      if (this.#inFlight >= this.#maxInFlight || this.ws.bufferedAmount > HIGH_WATER_BYTES) {
+      if (this.ws.bufferedAmount > HIGH_WATER_BYTES || this.#waiting.length >= this.#maxInFlight) {
+        // No room to hold them: they stay queued for the next read.
+        this.#waiting = [];
         this.#again = true;
         return;
       }
-      this.#send(o.id, o.data, true);
+      if (this.#inFlight < this.#maxInFlight && this.#waiting.length === 0) this.#send(o.id, o.data, true);
+      else this.#waiting.push(o); // written as writes complete
     }
   }
 
@@ -317,7 +336,24 @@ export class SessionConnection {
     } else {
       this.#settled(ids);
     }
+    if (this.#waiting.length > 0) this.#sendWaiting();
     if (this.#throttled) this.pump();
+  }
+
+  /** Writes held entries while there is room (see `offer`). */
+  #sendWaiting(): void {
+    const waiting = this.#waiting;
+    let i = 0;
+    while (
+      i < waiting.length &&
+      !this.#closed &&
+      this.#inFlight < this.#maxInFlight &&
+      this.ws.bufferedAmount <= HIGH_WATER_BYTES
+    ) {
+      const w = waiting[i++]!;
+      this.#send(w.id, w.data, true);
+    }
+    if (i > 0) this.#waiting = i === waiting.length ? [] : waiting.slice(i);
   }
 
   #settled(ids: string[]): void {
