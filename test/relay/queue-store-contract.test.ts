@@ -222,6 +222,23 @@ describe("RedisQueueStore", () => {
     for (const k of [30, 31, 32, 33]) assert.equal(await s.length(`${k}`), 0);
   });
 
+  test("acks issued in the same turn as enqueues ride along in their script call", async () => {
+    const c = connect();
+    const s = new RedisQueueStore(c, { prefix: "batch3" });
+    await Promise.all([0, 1, 2].map((i) => s.enqueue("40", bytes(i))));
+    const queued = await s.read("40", undefined, 10);
+    const scripts = async () => (await commandCalls(c, "evalsha")) + (await commandCalls(c, "eval"));
+    const before = await scripts();
+    const xdelsBefore = await commandCalls(c, "xdel");
+    const acked = s.ack("40", [queued[0]!.id, queued[1]!.id]);
+    const added = s.enqueue("41", bytes(9));
+    await Promise.all([acked, added]);
+    assert.equal((await scripts()) - before, 1, "one script call did both");
+    assert.equal((await commandCalls(c, "xdel")) - xdelsBefore, 1);
+    assert.deepEqual(firstBytes(await s.read("40", undefined, 10)), [2]);
+    assert.deepEqual(firstBytes(await s.read("41", undefined, 10)), [9]);
+  });
+
   test("a queue store on an unreachable Redis rejects instead of hanging", async () => {
     const dead = new Redis("redis://127.0.0.1:1", {
       maxRetriesPerRequest: 0,

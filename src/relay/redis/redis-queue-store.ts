@@ -43,6 +43,18 @@ local maxlen = tonumber(ARGV[2])
 local ttl = ARGV[3]
 local n = tonumber(ARGV[4])
 local packed = ARGV[5]
+local nk = tonumber(ARGV[6])
+for a = nk + 1, #KEYS do
+  local ids = {}
+  for id in string.gmatch(ARGV[6 + a - nk], '[^,]+') do
+    ids[#ids + 1] = id
+    if #ids == 1000 then
+      redis.call('XDEL', KEYS[a], unpack(ids))
+      ids = {}
+    end
+  end
+  if #ids > 0 then redis.call('XDEL', KEYS[a], unpack(ids)) end
+end
 local pos = 1
 local ids = {}
 local keep = {}
@@ -54,7 +66,7 @@ for i = 1, n do
 end
 local out = { '' }
 local gone = {}
-for k = 1, #KEYS do
+for k = 1, nk do
   redis.call('EXPIRE', KEYS[k], ttl)
   local excess = redis.call('XLEN', KEYS[k]) - maxlen
   if excess > 0 then
@@ -105,6 +117,11 @@ return 0
 /** Most entries, and bytes, in one batched enqueue (the rest go in the next call, issued at once). */
 const MAX_BATCH = 512;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+interface AckSettle {
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
 
 interface PendingEnqueue {
   session: string;
@@ -159,7 +176,9 @@ export class RedisQueueStore implements QueueStore {
   readonly #clock: () => number;
   readonly #onDrop: DropListener | undefined;
   #pendingAcks = new Map<string, string[]>();
-  #ackFlush: Promise<void> | undefined;
+  /** What the callers of `ack` since the last flush wait on, and how to settle it. */
+  #acksDone: Promise<void> | undefined;
+  #acksSettle: AckSettle | undefined;
   /** Batching (one script call per turn) on a single server; a cluster gets one call per message (its slots). */
   readonly #batching: boolean;
   #batch: PendingEnqueue[] = [];
@@ -190,6 +209,7 @@ export class RedisQueueStore implements QueueStore {
   #sendBatch(): void {
     const all = this.#batch;
     this.#batch = [];
+    let first = true;
     for (let from = 0; from < all.length; ) {
       // A part holds up to MAX_BATCH entries and MAX_BATCH_BYTES (at least one entry, however big).
       let to = from + 1;
@@ -220,6 +240,17 @@ export class RedisQueueStore implements QueueStore {
         at += e.data.length;
       }
       const sessions = [...keyIndex.keys()];
+      const enqueueKeys = keys.length;
+      // The acks of this turn ride along with the first script call.
+      const acks = first ? this.#takeAcks() : undefined;
+      first = false;
+      const ackIds: string[] = [];
+      if (acks !== undefined) {
+        for (const [session, list] of acks.batch) {
+          keys.push(this.#key(session));
+          ackIds.push(list.join(","));
+        }
+      }
       const cmd = this.#client as unknown as EnqueueCommand;
       cmd
         .rmbEnqueueManyBuffer(
@@ -230,9 +261,12 @@ export class RedisQueueStore implements QueueStore {
           this.#maxAge + KEY_TTL_GRACE,
           part.length,
           packed,
+          enqueueKeys,
+          ...ackIds,
         )
         .then(
           (reply) => {
+            acks?.settle.resolve();
             const ids = String(reply[0]).split(",");
             for (let i = 0; i < part.length; i++) part[i]!.resolve(ids[i]!);
             for (let i = 1; i + 1 < reply.length; i += 2) {
@@ -242,6 +276,7 @@ export class RedisQueueStore implements QueueStore {
             }
           },
           (err: unknown) => {
+            acks?.settle.reject(err);
             for (const e of part) e.reject(err);
           },
         );
@@ -296,15 +331,33 @@ export class RedisQueueStore implements QueueStore {
     const list = this.#pendingAcks.get(session);
     if (list === undefined) this.#pendingAcks.set(session, [...ids]);
     else list.push(...ids);
-    this.#ackFlush ??= new Promise<void>((resolve, reject) => {
-      setImmediate(() => {
-        const batch = this.#pendingAcks;
-        this.#pendingAcks = new Map();
-        this.#ackFlush = undefined;
-        this.#sendAcks(batch).then(() => resolve(), reject);
+    if (this.#acksDone === undefined) {
+      let settle!: AckSettle;
+      const done = new Promise<void>((resolve, reject) => {
+        settle = { resolve, reject };
       });
-    });
-    return this.#ackFlush;
+      this.#acksDone = done;
+      this.#acksSettle = settle;
+      // Unless an enqueue script takes them along first (same turn), they go on their own.
+      setImmediate(() => this.#flushAcks());
+    }
+    return this.#acksDone;
+  }
+
+  /** Takes the acks collected so far (and the promise their callers wait on), if any. */
+  #takeAcks(): { batch: Map<string, string[]>; settle: AckSettle } | undefined {
+    if (this.#acksSettle === undefined) return undefined;
+    const taken = { batch: this.#pendingAcks, settle: this.#acksSettle };
+    this.#pendingAcks = new Map();
+    this.#acksDone = undefined;
+    this.#acksSettle = undefined;
+    return taken;
+  }
+
+  #flushAcks(): void {
+    const acks = this.#takeAcks();
+    if (acks === undefined) return;
+    this.#sendAcks(acks.batch).then(() => acks.settle.resolve(), acks.settle.reject);
   }
 
   /** One script call for all sessions on a single server; per-session `XDEL`s on a cluster. */
@@ -351,7 +404,7 @@ export class RedisQueueStore implements QueueStore {
 
   /** Waits for batched acks to reach Redis. The connection itself belongs to the caller. */
   async close(): Promise<void> {
-    await this.#ackFlush;
+    await this.#acksDone;
   }
 
   #key(session: string): string {
