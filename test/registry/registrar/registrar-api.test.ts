@@ -330,6 +330,49 @@ for (const base of BASES) {
   });
 }
 
+test("registrar — a `_`-joined relays entry (rmb-rs's registrar branch) is accepted, each of its hosts checked", async (t) => {
+  const r = await startRegistrar(t);
+  const created = await r.call(
+    "POST",
+    "/v1/accounts",
+    creationBody(alice, r.clock.seconds, { relays: ["r1.example_r2.example"] }),
+  );
+  assert.equal(created.status, 201, created.text);
+  assert.deepEqual(created.json.relays, ["r1.example_r2.example"], "stored as sent");
+  // What rmb-rs's branch PATCHes: one joined entry and a public_key (ignored), no rmb_enc_key.
+  const patch = (relays: string[]) => {
+    r.clock.ms += 1000;
+    return r.call(
+      "PATCH",
+      "/v1/accounts/1",
+      { relays, public_key: encodeStdBase64(alice.publicKey) },
+      { "x-auth": buildAuthHeader(alice, 1, r.clock.seconds) },
+    );
+  };
+  assert.equal((await patch(["r3.example_r4.example_r5.example"])).status, 200);
+  assert.deepEqual((await r.call("GET", "/v1/accounts?twin_id=1")).json.relays, [
+    "r3.example_r4.example_r5.example",
+  ]);
+  const refused: [string[], RegExp][] = [
+    [["a.example_"], /^invalid relays: relay "a\.example_" has an empty host between its '_'s$/],
+    [["a.example__b.example"], /empty host/],
+    [["a.example_bad host"], /^invalid relays: relay "bad host" is neither a host name/],
+    [["a.example_wss://b.example"], /is neither a host name/],
+    [["a.example_A.example"], /^invalid relays: relay "A\.example" is listed twice$/],
+    [["a.example_b.example", "b.example"], /"b\.example" is listed twice/],
+    [[Array.from({ length: 9 }, (_, i) => `r${i}.example`).join("_")], /at most 8 relays are allowed, got 9/],
+    [[`a.example_${"b".repeat(1024)}`], /must be 1 to 1024 characters/],
+  ];
+  for (const [relays, error] of refused) {
+    const res = await patch(relays);
+    assert.equal(res.status, 400, relays.join(","));
+    assert.match(String(res.json.error), error, relays.join(","));
+  }
+  assert.deepEqual((await r.call("GET", "/v1/accounts?twin_id=1")).json.relays, [
+    "r3.example_r4.example_r5.example",
+  ]);
+});
+
 type StoreOp = "create" | "getById" | "getByPublicKey" | "update" | "claimAuth";
 
 /**
