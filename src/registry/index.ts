@@ -9,7 +9,12 @@
  * await registry.getTwin(alice.id);
  * ```
  */
-export { CachedRegistry, type TwinCacheOptions, type TwinCacheStats } from "./cached-registry.js";
+export {
+  type AccountCacheStats,
+  CachedRegistry,
+  type TwinCacheOptions,
+  type TwinCacheStats,
+} from "./cached-registry.js";
 export {
   InvalidTwinError,
   RegistryRejectedError,
