@@ -25,8 +25,10 @@ export {
 export { MemoryRegistry, type RegisterTwinOptions } from "./memory-registry.js";
 export * from "./registrar/index.js";
 export {
+  MetadataError,
   ScaleDecodeError,
   SubstrateRpcError,
+  type TfchainChangeSource,
   TfchainRegistry,
   type TfchainRegistryOptions,
 } from "./tfchain/index.js";
