@@ -165,8 +165,8 @@ type RegistryState = "idle" | "starting" | "running" | "closed";
  *   node's metadata cannot be read or used (or `followEvents` is false) it falls back to storage subscriptions of
  *   the twins looked up (twin-watcher.ts) and reports `reset` after every reconnect. `changeSource` says which.
  * - `createTwin`/`updateTwin` sign and submit `TfgridModule.create_twin`/`update_twin` (immortal, tip 0) and then
- *   read the result from the state of the block that included them. Dispatch errors are not decoded from events
- *   (that would need metadata); a call that was included but changed nothing is reported as rejected.
+ *   read the result from the state of the block that included them. The dispatch error is not read from the
+ *   block's events; a call that was included but changed nothing is reported as rejected.
  * - Several URLs fail over in turn; a node that stops producing blocks for `stallTimeout` is left for the next.
  *
  * Reads and writes throw `RegistryUnavailableError` (with the {@link SubstrateRpcError} or `ScaleDecodeError` as
