@@ -432,6 +432,7 @@ export class TfchainRegistry implements WritableTwinRegistry {
       await this.#follower.load();
       if (this.#state !== "running") return;
       this.#changeSource = "events";
+      this.#checkCallIndices();
       if (this.#listeners.size > 0) this.#startFollower();
     } catch (err) {
       if (this.#state !== "running") return;
@@ -447,6 +448,34 @@ export class TfchainRegistry implements WritableTwinRegistry {
     } finally {
       this.#deciding = false;
     }
+  }
+
+  /**
+   * Warns (through `onError`) when the runtime's metadata places pallet-tfgrid or its twin calls elsewhere than
+   * the options the writes use: such writes would fail on chain. (tfchain moved the pallet from index 11 to 25 in
+   * 2023.)
+   */
+  #checkCallIndices(): void {
+    const metadata = this.#follower.metadata;
+    const pallet = metadata?.pallets.find((p) => p.name === this.#options.palletName);
+    if (metadata === undefined || pallet === undefined) return;
+    const calls = pallet.callType === undefined ? undefined : metadata.types.get(pallet.callType).def;
+    const index = (name: string) =>
+      calls?.kind === "variant" ? calls.variants.find((v) => v.name === name)?.index : undefined;
+    const actual = [pallet.index, index("create_twin"), index("update_twin")];
+    const used = [
+      this.#options.palletIndex,
+      this.#options.createTwinCallIndex,
+      this.#options.updateTwinCallIndex,
+    ];
+    if (actual.every((value, i) => value === used[i])) return;
+    this.#backgroundError(
+      new RegistryUnavailableError(
+        `the node's runtime has ${this.#options.palletName} at index ${actual[0]} (create_twin ${actual[1]}, ` +
+          `update_twin ${actual[2]}) but writes use ${used.join("/")}: set palletIndex, createTwinCallIndex and ` +
+          "updateTwinCallIndex",
+      ),
+    );
   }
 
   #useStorage(): void {

@@ -2,7 +2,7 @@ import type { Twin } from "../twin.js";
 import { getBlockHash, getMetadataBytes, getStorage } from "./chain-calls.js";
 import { MetadataError, ScaleDecodeError } from "./errors.js";
 import { type ChainEvent, EventsDecoder, SYSTEM_EVENTS_STORAGE_KEY } from "./events.js";
-import { decodeMetadata } from "./metadata.js";
+import { decodeMetadata, type RuntimeMetadata } from "./metadata.js";
 import type { SubstrateRpcClient } from "./substrate-rpc.js";
 import { decodeTwin } from "./twin-codec.js";
 
@@ -73,6 +73,11 @@ export class TwinEventFollower {
   /** Whether the metadata was read and fits. */
   get ready(): boolean {
     return this.#decoder !== undefined;
+  }
+
+  /** The runtime metadata in use (the last one read). */
+  get metadata(): RuntimeMetadata | undefined {
+    return this.#decoder?.metadata;
   }
 
   /** Whether blocks are being followed. */

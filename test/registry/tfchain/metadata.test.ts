@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { test } from "node:test";
+import { fileURLToPath } from "node:url";
 import {
   decodeChainTwin,
   decodeMetadata,
@@ -355,3 +358,100 @@ test("events — metadata without a usable System.Events is a MetadataError", ()
     (err: unknown) => err instanceof MetadataError && /not a sequence of event records/.test(err.message),
   );
 });
+
+test("metadata — a real tfchain runtime's metadata (devnet, 2023-04): decoded whole, twin events and Twin as we read them", () => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const file = join(here, "..", "..", "..", "..", "test", "fixtures", "tfchain-metadata-v14-2023-04.scale");
+  const real = decodeMetadata(new Uint8Array(readFileSync(file)));
+  const tfgrid = real.pallets.find((p) => p.name === "TfgridModule");
+  assert.equal(tfgrid?.index, 11, "the pallet index of that runtime (25 since 2023-07)");
+  const decoder = new EventsDecoder(real);
+  const events = decoder.palletEvents("TfgridModule");
+  assert.deepEqual(
+    ["TwinStored", "TwinUpdated", "TwinDeleted"].map((name) => [name, events?.get(name)?.index]),
+    [
+      ["TwinStored", 11],
+      ["TwinUpdated", 12],
+      ["TwinDeleted", 15],
+    ],
+  );
+  // The event's Twin is the record our codec reads: same fields in the same order.
+  const twinType = real.types.get(events?.get("TwinStored")?.fields[0]?.type ?? -1);
+  assert.deepEqual(twinType.path, ["pallet_tfgrid", "types", "Twin"]);
+  assert.ok(twinType.def.kind === "composite");
+  assert.deepEqual(
+    twinType.def.fields.map((f) => f.name),
+    ["id", "account_id", "relay", "entities", "pk"],
+  );
+  const calls = real.types.get(tfgrid?.callType ?? -1).def;
+  assert.ok(calls.kind === "variant");
+  assert.deepEqual(
+    calls.variants.filter((v) => v.name.endsWith("_twin")).map((v) => [v.name, v.index]),
+    [
+      ["create_twin", 17],
+      ["update_twin", 18],
+    ],
+  );
+  assert.deepEqual(
+    tfgrid?.storage
+      .filter((e) => ["Twins", "TwinIdByAccountID", "UsersTermsAndConditions"].includes(e.name))
+      .map((e) => [e.name, e.type.kind === "map" ? e.type.hashers : []]),
+    [
+      ["Twins", ["Blake2_128Concat"]],
+      ["TwinIdByAccountID", ["Blake2_128Concat"]],
+      ["UsersTermsAndConditions", ["Blake2_128Concat"]],
+    ],
+  );
+  assert.deepEqual(
+    real.extrinsic.signedExtensions.map((e) => e.identifier),
+    [
+      "CheckNonZeroSender",
+      "CheckSpecVersion",
+      "CheckTxVersion",
+      "CheckGenesis",
+      "CheckMortality",
+      "CheckNonce",
+      "CheckWeight",
+      "ChargeTransactionPayment",
+    ],
+    "the signed extensions our extrinsics encode",
+  );
+  // Every constant's value is exactly one value of its declared type (exercises the skipper on a real registry).
+  let constants = 0;
+  for (const pallet of real.pallets) {
+    for (const constant of pallet.constants) {
+      const reader = new ScaleReader(constant.value);
+      real.types.skip(constant.type, reader);
+      reader.end(`${pallet.name}.${constant.name}`);
+      constants += 1;
+    }
+  }
+  assert.ok(constants >= 20, `${constants} constants`);
+  // A System.Events blob of that runtime: a node event (skipped) and a TwinUpdated, read with its metadata.
+  const twin = {
+    id: 55,
+    accountId: new Uint8Array(32).fill(5),
+    relay: new TextEncoder().encode("relay.dev.grid.tf"),
+    entities: [],
+    pk: new Uint8Array(33).fill(2),
+  };
+  const records = encodeEventRecords([
+    tfgridEventAt(
+      11,
+      6,
+      tfgridEvent({ applyExtrinsic: 1 }, { kind: "NodeUptimeReported", node: 1, now: 2n, uptime: 3n }),
+    ),
+    tfgridEventAt(11, 12, twinRecordEvent({ applyExtrinsic: 1 }, "TwinUpdated", twin)),
+  ]);
+  const decoded = decoder.decode(records);
+  assert.deepEqual(
+    decoded.map((e) => `${e.pallet}.${e.name}`),
+    ["TfgridModule.NodeUptimeReported", "TfgridModule.TwinUpdated"],
+  );
+  assert.deepEqual(decodeChainTwin(decoded[1]!.fields[0]!), twin);
+});
+
+/** The same event at another pallet and event index (the 2023 runtime's). */
+function tfgridEventAt(pallet: number, event: number, record: FakeEvent): FakeEvent {
+  return { ...record, pallet, event };
+}

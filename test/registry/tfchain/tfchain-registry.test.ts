@@ -713,3 +713,20 @@ test("tfchain events — followEvents false uses storage subscriptions without r
   fake.produceBlock();
   assert.equal(fake.calls.includes("state_getMetadata"), false);
 });
+
+test("tfchain events — a runtime whose metadata places the twin calls elsewhere than the options is reported", async (t) => {
+  const fake = await fakeChain(t);
+  const errors: Error[] = [];
+  const registry = await registryOn(t, [fake.url], { palletIndex: 11, onError: (e) => errors.push(e) });
+  recorder(registry);
+  await waitUntil(async () => registry.changeSource === "events");
+  assert.equal(errors.length, 1);
+  assert.match(
+    errors[0]?.message ?? "",
+    /runtime has TfgridModule at index 25 \(create_twin 17, update_twin 18\) but writes use 11\/17\/18/,
+  );
+  const fine = await registryOn(t, [fake.url], { onError: (e) => errors.push(e) });
+  recorder(fine);
+  await waitUntil(async () => fine.changeSource === "events");
+  assert.equal(errors.length, 1, "matching options: nothing to report");
+});
