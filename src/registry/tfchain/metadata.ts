@@ -194,7 +194,7 @@ export class TypeRegistry {
     return type;
   }
 
-  /** Whether values of this type take no bytes (`()`, empty structs, `[T; 0]`, structs of such). */
+  /** Whether values of this type take no bytes (`()`, empty structs, `[T; 0]`, `Compact<()>`, structs of such). */
   isZeroSized(id: number, depth = 0): boolean {
     const known = this.#zeroSized.get(id);
     if (known !== undefined) return known;
@@ -213,6 +213,9 @@ export class TypeRegistry {
       case "array":
         zero = def.length === 0 || this.isZeroSized(def.type, depth + 1);
         break;
+      case "compact":
+        zero = this.isZeroSized(def.type, depth + 1);
+        break;
       default:
         zero = false;
     }
@@ -224,6 +227,9 @@ export class TypeRegistry {
   skip(id: number, reader: ScaleReader, depth = 0): void {
     if (depth > MAX_VALUE_DEPTH)
       throw new ScaleDecodeError(`value nests deeper than ${MAX_VALUE_DEPTH} levels`);
+    // Zero-sized values are skipped at once: walking them costs time and consumes nothing (a type made of many of
+    // them must not cost more than the bytes it reads).
+    if (this.isZeroSized(id)) return;
     const def = this.get(id).def;
     switch (def.kind) {
       case "composite":
@@ -253,8 +259,8 @@ export class TypeRegistry {
         skipPrimitive(def.primitive, reader);
         return;
       case "compact":
-        // `Compact<()>` (and of any zero-sized type) is empty; every other compact is one compact integer.
-        if (!this.isZeroSized(def.type)) reader.compact("compact value");
+        // (`Compact<()>` is zero-sized: skipped above.)
+        reader.compact("compact value");
         return;
       case "bitSequence": {
         const store = this.resolve(def.storeType).def;
