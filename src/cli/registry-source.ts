@@ -23,12 +23,17 @@ export interface RegistryFlags {
   substrate?: string[] | undefined;
   registrar?: string | undefined;
   twins?: string | undefined;
+  /** tfchain: most blocks of twin events replayed after missing some (`--catchup-threshold`). */
+  catchupThreshold?: number | undefined;
 }
 
 /** Opens the registry named by exactly one of the flags (the caller checks that one is given). */
 export async function openRegistry(flags: RegistryFlags): Promise<OpenedRegistry> {
   if (flags.substrate !== undefined) {
-    const chain = new TfchainRegistry({ urls: flags.substrate });
+    const chain = new TfchainRegistry({
+      urls: flags.substrate,
+      ...(flags.catchupThreshold === undefined ? {} : { catchupThreshold: flags.catchupThreshold }),
+    });
     await chain.start();
     return { registry: chain, note: `tfchain: ${flags.substrate.join(", ")}`, close: () => chain.close() };
   }

@@ -1,14 +1,17 @@
-import { LruCache } from "../lru-cache.js";
+import { bytesKey, LruCache } from "../lru-cache.js";
 import { copyTwin, type Twin } from "./twin.js";
 import type { TwinChange, TwinChangeListener, TwinRegistry } from "./twin-registry.js";
 
 /** Options of {@link CachedRegistry}. */
 export interface TwinCacheOptions {
-  /** Seconds a looked-up twin is served from the cache. @default 300 */
+  /** Seconds a looked-up twin (or an account's twin id) is served from the cache. @default 300 */
   ttl?: number;
-  /** Seconds an unknown twin id is remembered as unknown (shields the backend from lookups of random ids). @default 5 */
+  /**
+   * Seconds an unknown twin id, or an account without a twin, is remembered as such (shields the backend from
+   * lookups of random ids). @default 5
+   */
   negativeTtl?: number;
-  /** Most twins cached (least recently used go first). @default 100000 */
+  /** Most twins cached, and most accounts cached (least recently used go first). @default 100000 */
   maxEntries?: number;
   /** Milliseconds clock, for tests. @default Date.now */
   now?: () => number;
@@ -24,7 +27,19 @@ interface Entry {
   expires: number;
 }
 
-/** Cache counters (the relay exports them as `rmb_cache_*`). */
+interface AccountEntry {
+  id: number | undefined;
+  expires: number;
+}
+
+/** Counters of the account → twin id cache ({@link CachedRegistry.getTwinIdByAccount}). */
+export interface AccountCacheStats {
+  hits: number;
+  misses: number;
+  entries: number;
+}
+
+/** Cache counters of twins by id (the relay exports them as `rmb_cache_*`). */
 export interface TwinCacheStats {
   hits: number;
   misses: number;
@@ -33,9 +48,11 @@ export interface TwinCacheStats {
 }
 
 /**
- * A {@link TwinRegistry} in front of another: twins by id are cached for `ttl` seconds (unknown ids for
- * `negativeTtl`), concurrent lookups of one id share a single backend call, and `invalidate`/`clear` drop entries
- * when the backend reports a change. A backend error is never cached.
+ * A {@link TwinRegistry} in front of another: twins by id, and twin ids by account, are cached for `ttl` seconds
+ * (unknown ids and accounts without a twin for `negativeTtl`), concurrent lookups of one key share a single backend
+ * call, and `invalidate`/`clear` drop entries when the backend reports a change. A changed twin also maps its
+ * account to its id (so a new twin replaces a remembered "no twin"), and an account that no longer owns the twin
+ * is forgotten. A backend error is never cached.
  */
 export class CachedRegistry implements TwinRegistry {
   readonly backend: TwinRegistry;
@@ -47,6 +64,13 @@ export class CachedRegistry implements TwinRegistry {
   /** Bumped by invalidate/clear so that a lookup started before it does not store a stale answer. */
   #generation = 0;
   readonly stats: TwinCacheStats = { hits: 0, misses: 0, flushes: 0, entries: 0 };
+  /** Counters of {@link getTwinIdByAccount}'s cache. */
+  readonly accountStats: AccountCacheStats = { hits: 0, misses: 0, entries: 0 };
+  /** Account (as {@link bytesKey}) → twin id, or `undefined` for an account known to have no twin. */
+  readonly #accounts: LruCache<string, AccountEntry>;
+  readonly #accountInflight = new Map<string, Promise<number | undefined>>();
+  /** Twin id → the account key cached for it, to forget that account when the twin changes hands. */
+  readonly #accountOf: LruCache<number, string>;
   readonly #listeners = new Set<TwinChangeListener>();
   #unwatch: (() => void) | undefined;
 
@@ -55,6 +79,8 @@ export class CachedRegistry implements TwinRegistry {
     this.#ttlMs = (options.ttl ?? 300) * 1000;
     this.#negativeTtlMs = (options.negativeTtl ?? 5) * 1000;
     this.#cache = new LruCache(options.maxEntries ?? 100_000);
+    this.#accounts = new LruCache(options.maxEntries ?? 100_000);
+    this.#accountOf = new LruCache(options.maxEntries ?? 100_000);
     this.#now = options.now ?? Date.now;
     if (options.followChanges !== false && backend.watch !== undefined) {
       this.#unwatch = backend.watch((change) => this.#onChange(change));
@@ -81,6 +107,10 @@ export class CachedRegistry implements TwinRegistry {
       this.#inflight.delete(change.twin.id);
       this.#cache.set(change.twin.id, { twin: copyTwin(change.twin), expires: this.#now() + this.#ttlMs });
       this.stats.entries = this.#cache.size;
+      const key = bytesKey(change.twin.accountId);
+      this.#forgetAccountOf(change.twin.id, key);
+      this.#accountInflight.delete(key);
+      if (this.#ttlMs > 0) this.#storeAccount(key, change.twin.id, this.#ttlMs);
     }
     for (const listener of this.#listeners) listener(change);
   }
@@ -120,16 +150,61 @@ export class CachedRegistry implements TwinRegistry {
     return twin === undefined ? undefined : copyTwin(twin);
   }
 
-  getTwinIdByAccount(accountId: Uint8Array): Promise<number | undefined> {
-    return this.backend.getTwinIdByAccount(accountId);
+  async getTwinIdByAccount(accountId: Uint8Array): Promise<number | undefined> {
+    const key = bytesKey(accountId);
+    const hit = this.#accounts.get(key);
+    if (hit !== undefined && hit.expires > this.#now()) {
+      this.accountStats.hits += 1;
+      return hit.id;
+    }
+    this.accountStats.misses += 1;
+    let pending = this.#accountInflight.get(key);
+    if (pending === undefined) {
+      const generation = this.#generation;
+      pending = this.backend.getTwinIdByAccount(Uint8Array.from(accountId)).then(
+        (id) => {
+          if (this.#accountInflight.get(key) === pending) this.#accountInflight.delete(key);
+          if (generation === this.#generation) {
+            const ttl = id === undefined ? this.#negativeTtlMs : this.#ttlMs;
+            if (ttl > 0) this.#storeAccount(key, id, ttl);
+          }
+          return id;
+        },
+        (err: unknown) => {
+          if (this.#accountInflight.get(key) === pending) this.#accountInflight.delete(key);
+          throw err;
+        },
+      );
+      this.#accountInflight.set(key, pending);
+    }
+    return pending;
   }
 
-  /** Drops one twin (e.g. on a `TwinUpdated` event); the next lookup asks the backend. */
+  #storeAccount(key: string, id: number | undefined, ttlMs: number): void {
+    this.#accounts.set(key, { id, expires: this.#now() + ttlMs });
+    if (id !== undefined) this.#accountOf.set(id, key);
+    this.accountStats.entries = this.#accounts.size;
+  }
+
+  /** Forgets the account cached as owning twin `id`, unless it is `keep`. */
+  #forgetAccountOf(id: number, keep?: string): void {
+    const key = this.#accountOf.get(id);
+    if (key === undefined || key === keep) return;
+    this.#accountOf.delete(id);
+    if (this.#accounts.get(key)?.id === id) this.#accounts.delete(key);
+    this.accountStats.entries = this.#accounts.size;
+  }
+
+  /**
+   * Drops one twin (e.g. on a `TwinUpdated` event) and the account cached as its owner; the next lookups ask the
+   * backend.
+   */
   invalidate(id: number): void {
     this.#generation += 1;
     this.#inflight.delete(id);
     this.#cache.delete(id);
     this.stats.entries = this.#cache.size;
+    this.#forgetAccountOf(id);
   }
 
   /** Drops everything (e.g. after missing change events). */
@@ -137,7 +212,11 @@ export class CachedRegistry implements TwinRegistry {
     this.#generation += 1;
     this.#inflight.clear();
     this.#cache.clear();
+    this.#accountInflight.clear();
+    this.#accounts.clear();
+    this.#accountOf.clear();
     this.stats.flushes += 1;
     this.stats.entries = 0;
+    this.accountStats.entries = 0;
   }
 }

@@ -9,7 +9,12 @@
  * await registry.getTwin(alice.id);
  * ```
  */
-export { CachedRegistry, type TwinCacheOptions, type TwinCacheStats } from "./cached-registry.js";
+export {
+  type AccountCacheStats,
+  CachedRegistry,
+  type TwinCacheOptions,
+  type TwinCacheStats,
+} from "./cached-registry.js";
 export {
   InvalidTwinError,
   RegistryRejectedError,
@@ -20,8 +25,10 @@ export {
 export { MemoryRegistry, type RegisterTwinOptions } from "./memory-registry.js";
 export * from "./registrar/index.js";
 export {
+  MetadataError,
   ScaleDecodeError,
   SubstrateRpcError,
+  type TfchainChangeSource,
   TfchainRegistry,
   type TfchainRegistryOptions,
 } from "./tfchain/index.js";

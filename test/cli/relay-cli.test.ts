@@ -9,6 +9,7 @@ import { type RmbProcess, runRmb, spawnRmb } from "../support/cli.js";
 import { deadUrl, FakeSubstrate } from "../support/fake-substrate.js";
 import { type RedisServerHandle, startRedisServer } from "../support/redis-server.js";
 import { assertDelivers, encode, RelayTestClient, requestEnvelope } from "../support/relay-client.js";
+import { waitUntil } from "../support/wait.js";
 
 const alice = createSigner("//Alice", "ed25519");
 const bob = createSigner("//Bob", "sr25519");
@@ -168,6 +169,51 @@ test("a relay with --substrate reads twins from tfchain (a local fake node) and 
     const port = Number((await proc.waitForStdout(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
     assert.match(proc.stdout(), /tfchain: ws:\/\/127\.0\.0\.1:\d+/);
     await assertDelivers(port, [alice, 1], [bob, 2]);
+  } finally {
+    assert.equal(await proc.stop(), 0);
+    await chain.stop();
+  }
+});
+
+test("a relay with --substrate follows twin events; --catchup-threshold bounds what it replays after a reconnect", async () => {
+  const chain = await FakeSubstrate.start();
+  chain.putTwin({ id: 1, accountId: alice.publicKey, relays: ["relay.chain"] });
+  chain.putTwin({ id: 2, accountId: bob.publicKey, relays: ["relay.chain"] });
+  const proc = spawnRmb([
+    "relay",
+    "-m",
+    "relay.chain",
+    "-l",
+    "127.0.0.1:0",
+    "-s",
+    chain.url,
+    "--catchup-threshold",
+    "2",
+  ]);
+  try {
+    const port = Number((await proc.waitForStdout(/listening on http:\/\/127\.0\.0\.1:(\d+)/))[1]);
+    await assertDelivers(port, [alice, 1], [bob, 2]); // both twins are in the relay's cache now
+    const flushes = async () => {
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return Number(/^rmb_cache_flushes_total (\d+)$/m.exec(metrics)?.[1]);
+    };
+    const eventsRead = (block: number) => waitUntil(async () => chain.eventReads.includes(block), 20_000);
+    chain.produceBlock();
+    await eventsRead(chain.bestNumber); // following events
+
+    await chain.stop(); // 2 blocks missed: replayed
+    chain.produceBlock();
+    chain.produceBlock();
+    await chain.restart();
+    await eventsRead(chain.bestNumber - 1);
+    await eventsRead(chain.bestNumber);
+    assert.equal(await flushes(), 0, "within --catchup-threshold: replayed, the cache kept");
+
+    await chain.stop(); // 3 blocks missed: more than the threshold
+    for (let i = 0; i < 3; i++) chain.produceBlock();
+    await chain.restart();
+    await waitUntil(async () => (await flushes()) === 1, 20_000);
+    assert.ok(!chain.eventReads.includes(chain.bestNumber - 1), "not replayed");
   } finally {
     assert.equal(await proc.stop(), 0);
     await chain.stop();

@@ -5,13 +5,26 @@ import {
   type ChainTwin,
   decodeChainTwin,
   decodeCompact,
+  decodeMetadata,
   decodePkField,
   decodeTwin,
+  EventsDecoder,
   encodeChainTwin,
   encodeCompact,
+  MetadataError,
   ScaleDecodeError,
   ScaleReader,
 } from "../../src/registry/tfchain/index.js";
+import {
+  encodeEventRecords,
+  type FakeEvent,
+  fakeRuntimeMetadata,
+  PALLET,
+  probeEverythingEvent,
+  systemExtrinsicEvent,
+  tfgridEvent,
+  twinRecordEvent,
+} from "../support/fake-runtime.js";
 import { fuzzParams, fuzzRuns, timeoutFor } from "./fuzz-config.js";
 import { HUGE_COMPACTS, mutatedBytes, onlyTyped } from "./mutate.js";
 
@@ -149,5 +162,79 @@ describe("hostile input — SCALE twin records (src/registry/tfchain/twin-codec.
     }
     const grown = process.memoryUsage().arrayBuffers - before;
     assert.ok(grown < 16 * 1024 * 1024, `array buffers grew by ${grown} bytes`);
+  });
+});
+
+describe("hostile input — runtime metadata and System.Events (src/registry/tfchain/metadata.ts, events.ts)", () => {
+  const METADATA_RUNS = fuzzRuns(300);
+  const EVENTS_RUNS = fuzzRuns(1000);
+  const metadata = decodeMetadata(fakeRuntimeMetadata(1));
+  const decoder = new EventsDecoder(metadata);
+  const phase = fc.oneof(
+    fc.integer({ min: 0, max: 9 }).map((n) => ({ applyExtrinsic: n })),
+    fc.constantFrom("finalization" as const, "initialization" as const),
+  );
+  const record: fc.Arbitrary<FakeEvent> = fc.oneof(
+    fc.tuple(phase, fc.integer({ min: 0, max: 1000 })).map(([p, seed]) => probeEverythingEvent(p, 1, seed)),
+    fc.tuple(phase, chainTwin).map(([p, twin]) => twinRecordEvent(p, "TwinUpdated", twin)),
+    fc
+      .tuple(phase, fc.boolean())
+      .map(([p, failed]) =>
+        systemExtrinsicEvent(p, failed ? { pallet: PALLET.TfgridModule, error: 1 } : undefined),
+      ),
+    fc
+      .tuple(phase, fc.uint8Array({ maxLength: 40 }))
+      .map(([p, signature]) => tfgridEvent(p, { kind: "TwinEntityStored", twin: 1, entity: 2, signature })),
+  );
+  const validEvents = fc.array(record, { maxLength: 6 }).map(encodeEventRecords);
+
+  test("mutated metadata decodes or throws ScaleDecodeError / MetadataError", {
+    timeout: timeoutFor(METADATA_RUNS, 5),
+  }, () => {
+    let refused = 0;
+    const valid = fc.constant(fakeRuntimeMetadata(1));
+    fc.assert(
+      fc.property(mutatedBytes(valid, HUGE_COMPACTS), (bytes) => {
+        const outcome = onlyTyped(
+          (b: Uint8Array) => {
+            const decoded = decodeMetadata(b);
+            const events = new EventsDecoder(decoded);
+            events.decode(Uint8Array.of(0));
+          },
+          bytes,
+          ScaleDecodeError,
+          MetadataError,
+        );
+        if (outcome !== "ok") refused++;
+      }),
+      fuzzParams(METADATA_RUNS),
+    );
+    assert.ok(refused > 0);
+  });
+
+  test("random and mutated System.Events decode or throw ScaleDecodeError / MetadataError; valid ones decode whole", {
+    timeout: timeoutFor(EVENTS_RUNS, 0.5),
+  }, () => {
+    fc.assert(
+      fc.property(fc.array(record, { maxLength: 6 }), (records) => {
+        assert.equal(decoder.decode(encodeEventRecords(records)).length, records.length);
+      }),
+      fuzzParams(Math.ceil(EVENTS_RUNS / 4)),
+    );
+    let decoded = 0;
+    let refused = 0;
+    const hostile = fc.oneof(
+      { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }) },
+      { weight: 3, arbitrary: mutatedBytes(validEvents, HUGE_COMPACTS) },
+    );
+    fc.assert(
+      fc.property(hostile, (bytes) => {
+        if (onlyTyped((b: Uint8Array) => decoder.decode(b), bytes, ScaleDecodeError, MetadataError) === "ok")
+          decoded++;
+        else refused++;
+      }),
+      fuzzParams(EVENTS_RUNS),
+    );
+    assert.ok(decoded > 0 && refused > 0, `decoded ${decoded}, refused ${refused}`);
   });
 });

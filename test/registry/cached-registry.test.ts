@@ -128,3 +128,113 @@ test("followChanges: false ignores the backend's changes", async () => {
   backend.set(twin(1, ["b"]));
   assert.deepEqual((await cache.getTwin(1))?.relays, ["a"]);
 });
+
+/** A backend with an account index whose lookups are counted. */
+class AccountIndex implements TwinRegistry {
+  accountCalls = 0;
+  fail = false;
+  gate: Promise<void> | undefined;
+  readonly owners = new Map<string, number>();
+  async getTwin(): Promise<Twin | undefined> {
+    return undefined;
+  }
+  async getTwinIdByAccount(accountId: Uint8Array): Promise<number | undefined> {
+    this.accountCalls += 1;
+    const answer = this.owners.get(Buffer.from(accountId).toString("hex"));
+    await this.gate;
+    if (this.fail) throw new Error("backend down");
+    return answer;
+  }
+  own(accountId: Uint8Array, id: number | undefined): void {
+    const key = Buffer.from(accountId).toString("hex");
+    if (id === undefined) this.owners.delete(key);
+    else this.owners.set(key, id);
+  }
+}
+
+const account = (byte: number) => new Uint8Array(32).fill(byte);
+
+test("twin ids by account: cached for the TTL, accounts without a twin for the negative TTL, errors not cached", async () => {
+  let now = 0;
+  const backend = new AccountIndex();
+  backend.own(account(1), 10);
+  const cache = new CachedRegistry(backend, { ttl: 10, negativeTtl: 2, now: () => now });
+  assert.equal(await cache.getTwinIdByAccount(account(1)), 10);
+  backend.own(account(1), 11);
+  now = 9_999;
+  assert.equal(await cache.getTwinIdByAccount(account(1)), 10, "within the TTL");
+  now = 10_000;
+  assert.equal(await cache.getTwinIdByAccount(account(1)), 11, "looked up again after it");
+
+  assert.equal(await cache.getTwinIdByAccount(account(2)), undefined);
+  backend.own(account(2), 20);
+  now = 11_999;
+  assert.equal(await cache.getTwinIdByAccount(account(2)), undefined, "remembered as without a twin");
+  now = 12_000;
+  assert.equal(await cache.getTwinIdByAccount(account(2)), 20, "for the negative TTL only");
+  assert.equal(backend.accountCalls, 4);
+  assert.deepEqual(cache.accountStats, { hits: 2, misses: 4, entries: 2 });
+
+  backend.fail = true;
+  await assert.rejects(cache.getTwinIdByAccount(account(3)), /backend down/);
+  backend.fail = false;
+  backend.own(account(3), 30);
+  assert.equal(await cache.getTwinIdByAccount(account(3)), 30);
+});
+
+test("twin ids by account: concurrent lookups share one call; invalidate, clear and changes refresh them", async () => {
+  const { MemoryRegistry } = await import("../../src/registry/index.js");
+  const backend = new AccountIndex();
+  backend.own(account(4), 40);
+  let open!: () => void;
+  backend.gate = new Promise((r) => {
+    open = r;
+  });
+  const cache = new CachedRegistry(backend, { ttl: 3600, negativeTtl: 3600 });
+  const all = Promise.all(Array.from({ length: 10 }, () => cache.getTwinIdByAccount(account(4))));
+  open();
+  assert.deepEqual(await all, Array(10).fill(40));
+  assert.equal(backend.accountCalls, 1);
+  backend.gate = undefined;
+
+  backend.own(account(4), undefined);
+  cache.invalidate(40); // the twin changed: its account is asked again
+  assert.equal(await cache.getTwinIdByAccount(account(4)), undefined);
+  backend.own(account(4), 41);
+  cache.clear();
+  assert.equal(await cache.getTwinIdByAccount(account(4)), 41);
+  assert.equal(backend.accountCalls, 3);
+
+  // Through a backend that reports changes: a new twin replaces "no twin", a twin that changes hands is forgotten
+  // for its old account.
+  const memory = new MemoryRegistry();
+  const followed = new CachedRegistry(memory, { ttl: 3600, negativeTtl: 3600 });
+  assert.equal(await followed.getTwinIdByAccount(account(5)), undefined);
+  memory.set({ id: 50, accountId: account(5), relays: [] });
+  assert.equal(await followed.getTwinIdByAccount(account(5)), 50, "the TwinStored change mapped the account");
+  assert.equal(followed.accountStats.misses, 1, "without asking the backend again");
+  memory.set({ id: 50, accountId: account(6), relays: [] }); // twin 50 moved to another account
+  assert.equal(await followed.getTwinIdByAccount(account(6)), 50);
+  assert.equal(await followed.getTwinIdByAccount(account(5)), undefined, "the old account no longer owns it");
+  assert.equal(followed.accountStats.misses, 2);
+  memory.delete(50); // a reset clears the accounts too
+  assert.equal(followed.accountStats.entries, 0);
+  followed.close();
+});
+
+test("twin ids by account: a lookup that started before a change does not store its stale answer", async () => {
+  const backend = new AccountIndex();
+  backend.own(account(7), 70);
+  let open!: () => void;
+  backend.gate = new Promise((r) => {
+    open = r;
+  });
+  const cache = new CachedRegistry(backend, { ttl: 3600 });
+  const stale = cache.getTwinIdByAccount(account(7));
+  cache.invalidate(70);
+  backend.own(account(7), 71);
+  open();
+  assert.equal(await stale, 70);
+  backend.gate = undefined;
+  assert.equal(await cache.getTwinIdByAccount(account(7)), 71);
+});

@@ -9,12 +9,26 @@ import {
   encodeChainTwin,
   relayFieldProblem,
   ScaleReader,
+  storagePrefix,
   termsAndConditionsStorageKey,
   twinIdByAccountStorageKey,
   twinStorageKey,
   twinToChainTwin,
 } from "../../src/registry/tfchain/index.js";
 import type { Twin } from "../../src/registry/twin.js";
+import {
+  balancesEvent,
+  encodeEventRecords,
+  type FakeEvent,
+  type FakePhase,
+  type FakeRuntimeVersion,
+  fakeRuntimeMetadata,
+  PALLET,
+  probeEverythingEvent,
+  systemExtrinsicEvent,
+  tfgridEvent,
+  twinRecordEvent,
+} from "./fake-runtime.js";
 
 /**
  * A small substrate node for tests: a real `ws` WebSocketServer on 127.0.0.1 speaking the JSON-RPC subset the
@@ -23,8 +37,14 @@ import type { Twin } from "../../src/registry/twin.js";
  * serves `chain_subscribeNewHeads`/`chain_subscribeFinalizedHeads`/`state_subscribeStorage`, and accepts signed
  * extrinsics: it parses them itself, rebuilds the signed payload from the extrinsic's own bytes, verifies the
  * signature with the identity module, checks the nonce, and applies `TfgridModule.create_twin`/`update_twin` like
- * pallet-tfgrid (terms accepted, one twin per account, relay validation, owner only). It does not keep
- * `System.Events`. Faults: `hang(method)`, `paused`, `dropConnections()`, `restart()`.
+ * pallet-tfgrid (terms accepted, one twin per account, relay validation, owner only).
+ *
+ * Events: `state_getMetadata` serves the metadata V14 of a tfchain-like runtime (fake-runtime.ts), and every block
+ * stores its `System.Events`: `TfgridModule.TwinStored`/`TwinUpdated` for applied `create_twin`/`update_twin`
+ * (`System.ExtrinsicFailed` for failed ones), events queued by the test (`putTwin(…, { event })`, `queueEvent`),
+ * and foreign events of System, Balances, Probe (every kind of type) and TfgridModule itself in every block.
+ * `upgradeRuntime()` switches to a second runtime version whose metadata and event layout differ.
+ * Faults: `hang(method)`, `paused`, `dropConnections()`, `restart()`, `metadata: false | "corrupt"`.
  */
 export interface FakeSubstrateOptions {
   /** Port to listen on (0 = any free port). @default 0 */
@@ -39,6 +59,11 @@ export interface FakeSubstrateOptions {
   blockInterval?: number;
   /** `create_twin` needs the account in `UsersTermsAndConditions`, like tfchain. @default true */
   requireTerms?: boolean;
+  /**
+   * What `state_getMetadata` answers: the runtime's metadata (`true`), "Method not found" (`false`), or bytes that
+   * are not metadata (`"corrupt"`). @default true
+   */
+  metadata?: boolean | "corrupt";
 }
 
 /** What happened to one transaction put in a block. */
@@ -78,6 +103,17 @@ class RpcFailure extends Error {
   }
 }
 
+/** `System.Events`. */
+const SYSTEM_EVENTS = storagePrefix("System", "Events");
+
+/** Errors of pallet-tfgrid reported in `ExtrinsicFailed` by their index (0 for anything else). */
+const PALLET_ERRORS = [
+  "TwinExists",
+  "TwinNotExists",
+  "TwinWithPubkeyExists",
+  "UserDidNotSignTermsAndConditions",
+];
+
 const hex = (bytes: Uint8Array): string => `0x${Buffer.from(bytes).toString("hex")}`;
 const unhex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text.replace(/^0x/, ""), "hex"));
 
@@ -94,6 +130,8 @@ export class FakeSubstrate {
   readonly calls: string[] = [];
   /** Transactions applied in blocks, in order. */
   readonly applied: AppliedExtrinsic[] = [];
+  /** Numbers of the blocks whose `System.Events` were read (`state_getStorage` at a block), in order. */
+  readonly eventReads: number[] = [];
   /** Requests to these methods are never answered. */
   readonly hung = new Set<string>();
   /** While true, no block is produced (neither on the interval nor for transactions). */
@@ -110,6 +148,11 @@ export class FakeSubstrate {
   #twinCount = 0;
   #interval: NodeJS.Timeout | undefined;
   #blockSoon: NodeJS.Timeout | undefined;
+  readonly #numbers = new Map<string, number>([[blockHashOf(0), 0]]);
+  /** Events queued by the test for the next block (their phase is given when the block is built). */
+  readonly #queuedEvents: Array<(phase: FakePhase) => FakeEvent> = [];
+  /** First block of runtime version 2 (`upgradeRuntime`). */
+  #upgradedAt: number | undefined;
 
   private constructor(options: FakeSubstrateOptions) {
     this.options = {
@@ -119,6 +162,7 @@ export class FakeSubstrate {
       transactionVersion: options.transactionVersion ?? 2,
       blockInterval: options.blockInterval ?? 0,
       requireTerms: options.requireTerms ?? true,
+      metadata: options.metadata ?? true,
     };
     this.#snapshots.set(blockHashOf(0), new Map());
   }
@@ -159,9 +203,33 @@ export class FakeSubstrate {
     return count;
   }
 
-  /** Stores a twin record (and its account index) as if created on chain; takes effect now (no block needed). */
-  putTwin(twin: Twin | ChainTwin): void {
+  /** Hash of block `number` (any number up to the best block). */
+  blockHash(number: number): string {
+    return blockHashOf(number);
+  }
+
+  /** The runtime version of block `number` (2 from the block after `upgradeRuntime()`). */
+  runtimeVersionAt(number: number): FakeRuntimeVersion {
+    return this.#upgradedAt !== undefined && number >= this.#upgradedAt ? 2 : 1;
+  }
+
+  /**
+   * A runtime upgrade: from the next block on, metadata and events are those of runtime version 2 (an event of the
+   * Probe pallet gains a field), so events of those blocks decode only with their own block's metadata.
+   */
+  upgradeRuntime(): void {
+    this.#upgradedAt = this.#number + 1;
+  }
+
+  /**
+   * Stores a twin record (and its account index) as if created on chain; takes effect now (no block needed). With
+   * `event`, the next block also carries that `TfgridModule` event with the record (a change made by someone
+   * else's extrinsic).
+   */
+  putTwin(twin: Twin | ChainTwin, options: { event?: "TwinStored" | "TwinUpdated" } = {}): void {
     const chain: ChainTwin = "entities" in twin ? twin : twinToChainTwin(twin);
+    const event = options.event;
+    if (event !== undefined) this.#queuedEvents.push((phase) => twinRecordEvent(phase, event, chain));
     this.#storage.set(hex(twinStorageKey(chain.id)), hex(encodeChainTwin(chain)));
     const id = new Uint8Array(4);
     new DataView(id.buffer).setUint32(0, chain.id, true);
@@ -173,6 +241,17 @@ export class FakeSubstrate {
   twin(id: number): ChainTwin | undefined {
     const value = this.#storage.get(hex(twinStorageKey(id)));
     return value === undefined ? undefined : decodeChainTwin(unhex(value));
+  }
+
+  /** Queues a `TfgridModule` event without a twin record for the next block. */
+  queueEvent(event: Parameters<typeof tfgridEvent>[1]): void {
+    this.#queuedEvents.push((phase) => tfgridEvent(phase, event));
+  }
+
+  /** The `System.Events` bytes stored for block `number` (`undefined` when pruned or before any event). */
+  eventsAt(number: number): Uint8Array | undefined {
+    const value = this.#snapshots.get(blockHashOf(number))?.get(hex(SYSTEM_EVENTS));
+    return value === undefined ? undefined : unhex(value);
   }
 
   /** Marks an account as having accepted the terms and conditions. */
@@ -198,18 +277,48 @@ export class FakeSubstrate {
   /** Applies queued transactions in a new block and notifies subscribers (ignores `paused`). */
   produceBlock(): void {
     const included = this.#queue.splice(0);
-    for (const ext of included) this.#apply(ext);
-    this.#number += 1;
+    const number = this.#number + 1;
+    const version = this.runtimeVersionAt(number);
+    const treasury = new Uint8Array(32).fill(0x6d);
+    const events: FakeEvent[] = [
+      probeEverythingEvent("initialization", version, number),
+      systemExtrinsicEvent({ applyExtrinsic: 0 }), // the timestamp inherent
+      tfgridEvent(
+        { applyExtrinsic: 0 },
+        { kind: "NodeUptimeReported", node: 1, now: BigInt(number), uptime: 42n },
+      ),
+    ];
+    included.forEach((ext, i) => {
+      const phase = { applyExtrinsic: i + 1 };
+      events.push(balancesEvent(phase, "Withdraw", ext.accountId, 1_000_000n + BigInt(i)));
+      const outcome = this.#apply(ext);
+      if (outcome.ok) {
+        events.push(twinRecordEvent(phase, outcome.event, outcome.twin));
+        events.push(systemExtrinsicEvent(phase));
+      } else {
+        events.push(systemExtrinsicEvent(phase, { pallet: PALLET.TfgridModule, error: outcome.error }));
+      }
+    });
+    const queued = this.#queuedEvents.splice(0);
+    queued.forEach((make, i) => {
+      events.push(make({ applyExtrinsic: included.length + 1 + i }));
+    });
+    events.push(
+      tfgridEvent("finalization", {
+        kind: "TwinEntityStored",
+        twin: 1,
+        entity: 2,
+        signature: Uint8Array.of(9, 9),
+      }),
+    );
+    events.push({ ...balancesEvent("finalization", "Deposit", treasury, 1_000n), topics: [treasury] });
+    this.#storage.set(hex(SYSTEM_EVENTS), hex(encodeEventRecords(events)));
+    this.#number = number;
     const hash = blockHashOf(this.#number);
+    this.#numbers.set(hash, this.#number);
     this.#snapshots.set(hash, new Map(this.#storage));
     this.#snapshots.delete(blockHashOf(this.#number - 100));
-    const header: Json = {
-      parentHash: blockHashOf(this.#number - 1),
-      number: `0x${this.#number.toString(16)}`,
-      stateRoot: hash,
-      extrinsicsRoot: hash,
-      digest: { logs: [] },
-    };
+    const header = this.#header(this.#number);
     for (const [socket, subs] of this.#subscriptions) {
       for (const [id, sub] of subs) {
         if (sub.kind === "heads") this.#notify(socket, "chain_newHead", id, header);
@@ -281,6 +390,17 @@ export class FakeSubstrate {
     }
   }
 
+  #header(number: number): Json {
+    const hash = blockHashOf(number);
+    return {
+      parentHash: blockHashOf(Math.max(0, number - 1)),
+      number: `0x${number.toString(16)}`,
+      stateRoot: hash,
+      extrinsicsRoot: hash,
+      digest: { logs: [] },
+    };
+  }
+
   #onMessage(socket: WebSocket, data: RawData): void {
     const text = Array.isArray(data)
       ? Buffer.concat(data).toString()
@@ -307,6 +427,10 @@ export class FakeSubstrate {
         this.#notify(socket, "state_storage", result, { block: blockHashOf(this.#number), changes });
       }
     }
+    if (request.method === "chain_subscribeNewHeads" && typeof result === "string") {
+      // Like substrate: the current best header right after the subscription id.
+      this.#notify(socket, "chain_newHead", result, this.#header(this.#number));
+    }
     if (request.method === "author_submitAndWatchExtrinsic" && typeof result === "string") {
       this.#notify(socket, "author_extrinsicUpdate", result, "ready");
     }
@@ -319,6 +443,8 @@ export class FakeSubstrate {
         if (typeof key !== "string") throw new RpcFailure(-32602, "Invalid params");
         const state = typeof at === "string" ? this.#snapshots.get(at) : this.#storage;
         if (state === undefined) throw new RpcFailure(4003, "Client error: UnknownBlock: state not found");
+        if (key.toLowerCase() === hex(SYSTEM_EVENTS) && typeof at === "string")
+          this.eventReads.push(this.#numbers.get(at) ?? -1);
         return state.get(key.toLowerCase()) ?? null;
       }
       case "chain_getBlockHash": {
@@ -326,14 +452,19 @@ export class FakeSubstrate {
         const n = typeof number === "number" ? number : this.#number;
         return n <= this.#number ? blockHashOf(n) : null;
       }
-      case "chain_getHeader":
-        return {
-          parentHash: blockHashOf(Math.max(0, this.#number - 1)),
-          number: `0x${this.#number.toString(16)}`,
-          stateRoot: blockHashOf(this.#number),
-          extrinsicsRoot: blockHashOf(this.#number),
-          digest: { logs: [] },
-        };
+      case "chain_getHeader": {
+        const [at] = params;
+        const number = typeof at === "string" ? this.#numbers.get(at.toLowerCase()) : this.#number;
+        return number === undefined ? null : this.#header(number);
+      }
+      case "state_getMetadata": {
+        if (this.options.metadata === false) throw new RpcFailure(-32601, "Method not found");
+        if (this.options.metadata === "corrupt") return "0x6d657461";
+        const [at] = params;
+        const number = typeof at === "string" ? this.#numbers.get(at.toLowerCase()) : this.#number;
+        if (number === undefined) throw new RpcFailure(4003, "Client error: UnknownBlock: header not found");
+        return hex(fakeRuntimeMetadata(this.runtimeVersionAt(number)));
+      }
       case "state_getRuntimeVersion":
         return {
           specName: "substrate-threefold",
@@ -468,8 +599,13 @@ export class FakeSubstrate {
     return { bytes, accountId, signatureKind, nonce, call, watcher: undefined };
   }
 
-  /** Dispatches a transaction like pallet-tfgrid; a failed dispatch changes nothing but the nonce. */
-  #apply(ext: QueuedExtrinsic): void {
+  /**
+   * Dispatches a transaction like pallet-tfgrid; a failed dispatch changes nothing but the nonce. Returns the twin
+   * record written (for its event) or the index of the pallet error.
+   */
+  #apply(
+    ext: QueuedExtrinsic,
+  ): { ok: true; event: "TwinStored" | "TwinUpdated"; twin: ChainTwin } | { ok: false; error: number } {
     const account = hex(ext.accountId);
     this.#nonces.set(account, (this.#nonces.get(account) ?? 0) + 1);
     const record: AppliedExtrinsic = {
@@ -480,6 +616,10 @@ export class FakeSubstrate {
       ok: false,
     };
     this.applied.push(record);
+    const fail = (error: string) => {
+      record.error = error;
+      return { ok: false as const, error: Math.max(0, PALLET_ERRORS.indexOf(error)) };
+    };
     let relay: Uint8Array | undefined;
     let pk: Uint8Array | undefined;
     let callIndex: number;
@@ -491,43 +631,33 @@ export class FakeSubstrate {
       pk = reader.option((r) => r.bytes("pk", 128));
       reader.end();
     } catch (err) {
-      record.error = `undecodable call: ${String(err)}`;
-      return;
+      return fail(`undecodable call: ${String(err)}`);
     }
     const existingId = this.#storage.get(hex(twinIdByAccountStorageKey(ext.accountId)));
-    if (relay !== undefined && relayFieldProblem(relay) !== undefined) {
-      record.error = "InvalidRelayAddress";
-      return;
-    }
+    if (relay !== undefined && relayFieldProblem(relay) !== undefined) return fail("InvalidRelayAddress");
     if (callIndex === 17) {
       record.call = "createTwin";
       if (this.options.requireTerms && !this.#storage.has(hex(termsAndConditionsStorageKey(ext.accountId)))) {
-        record.error = "UserDidNotSignTermsAndConditions";
-        return;
+        return fail("UserDidNotSignTermsAndConditions");
       }
-      if (existingId !== undefined) {
-        record.error = "TwinWithPubkeyExists";
-        return;
-      }
-      this.putTwin({ id: this.#twinCount + 1, accountId: ext.accountId, relay, entities: [], pk });
+      if (existingId !== undefined) return fail("TwinWithPubkeyExists");
+      const twin: ChainTwin = { id: this.#twinCount + 1, accountId: ext.accountId, relay, entities: [], pk };
+      this.putTwin(twin);
       record.ok = true;
-    } else if (callIndex === 18) {
-      record.call = "updateTwin";
-      if (existingId === undefined) {
-        record.error = "TwinNotExists";
-        return;
-      }
-      const id = new DataView(unhex(existingId).buffer).getUint32(0, true);
-      const twin = this.twin(id);
-      if (twin === undefined) {
-        record.error = "TwinNotExists";
-        return;
-      }
-      this.putTwin({ ...twin, relay, pk });
-      record.ok = true;
-    } else {
-      record.error = `unknown call index ${callIndex}`;
+      return { ok: true, event: "TwinStored", twin };
     }
+    if (callIndex === 18) {
+      record.call = "updateTwin";
+      if (existingId === undefined) return fail("TwinNotExists");
+      const id = new DataView(unhex(existingId).buffer).getUint32(0, true);
+      const existing = this.twin(id);
+      if (existing === undefined) return fail("TwinNotExists");
+      const twin: ChainTwin = { ...existing, relay, pk };
+      this.putTwin(twin);
+      record.ok = true;
+      return { ok: true, event: "TwinUpdated", twin };
+    }
+    return fail(`unknown call index ${callIndex}`);
   }
 }
 

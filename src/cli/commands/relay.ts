@@ -26,7 +26,8 @@ Options (rmb-relay's):
   -u, --user-per-worker <N>     [default: 1000]
       --limit <COUNT> <SIZE>    per-twin rate limit: messages and bytes per 60 s (off by default)
   -p, --ranker-period <SECS>    window of the relay ranker [default: 3600]
-      --catchup-threshold <N>   tfchain event catch-up limit, accepted for compatibility [default: 600]
+      --catchup-threshold <N>   most tfchain blocks whose twin events are replayed after missing some (a
+                                reconnect); a longer gap clears the twin cache instead [default: 600]
   -d, --debug                   more logs (repeat for trace)
 
 Options (rmb-ts):
@@ -124,7 +125,7 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
   }
   const workers = positive("--workers", values.workers, 500);
   const perWorker = positive("--user-per-worker", values["user-per-worker"], 1000);
-  positive("--catchup-threshold", values["catchup-threshold"], 600);
+  const catchupThreshold = positive("--catchup-threshold", values["catchup-threshold"], 600);
   const { host, port } = parseListen(values.listen ?? "[::]:8080");
 
   const options: RelayOptions = {
@@ -170,7 +171,7 @@ export async function relayCommand(argv: string[], io: CliIo): Promise<number> {
   let store: AccountStore | undefined;
   let registryNote: string;
   if (values["registry-data"] === undefined) {
-    opened = await openRegistry(values);
+    opened = await openRegistry({ ...values, catchupThreshold });
     options.registry = opened.registry;
     registryNote = opened.note;
   } else {

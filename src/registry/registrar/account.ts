@@ -68,27 +68,40 @@ export function accountFromJson(data: unknown): Account | undefined {
   };
 }
 
-/** Most characters of one relay entry (a DNS name is at most 253; URLs get some room for scheme and path). */
+/** Most characters of one relay host or URL (a DNS name is at most 253; URLs get some room for scheme and path). */
 export const MAX_RELAY_ENTRY_LENGTH = 300;
+
+/** Most characters of one `_`-joined entry (tfchain bounds its `relay` field to 1024 bytes). */
+export const MAX_JOINED_RELAY_ENTRY_LENGTH = 1024;
 
 /**
  * Why a list of relay entries is refused, or `undefined` when it is fine. An entry is a relay host name (the tfchain
- * rules: `[A-Za-z0-9.-]`, no leading or trailing `.`, no `..`) or a `ws://`/`wss://`/`http://`/`https://` URL of
- * one (zos stores full URLs). At most `maxRelays` entries, no duplicates. Upstream validates nothing.
+ * rules: `[A-Za-z0-9.-]`, no leading or trailing `.`, no `..`), a `ws://`/`wss://`/`http://`/`https://` URL of one
+ * (zos stores full URLs), or host names joined by `_` (rmb-rs's registrar branch PATCHes its relays as one such
+ * entry, the tfchain `relay` format); each host of a joined entry is checked on its own. At most `maxRelays`
+ * relays in all (a joined entry counts each of its hosts), none listed twice. Upstream validates nothing.
  */
 export function relaysProblem(relays: readonly string[], maxRelays: number): string | undefined {
   if (relays.length > maxRelays) return `at most ${maxRelays} relays are allowed, got ${relays.length}`;
   const seen = new Set<string>();
   for (const entry of relays) {
     if (typeof entry !== "string") return "each relay must be a string";
-    if (entry.length === 0 || entry.length > MAX_RELAY_ENTRY_LENGTH)
-      return `relay ${JSON.stringify(entry.slice(0, 40))} must be 1 to ${MAX_RELAY_ENTRY_LENGTH} characters`;
-    const host = relayHost(entry);
-    if (host === undefined)
-      return `relay ${JSON.stringify(entry)} is neither a host name nor a ws(s):// or http(s):// URL of one`;
-    if (seen.has(entry.toLowerCase())) return `relay ${JSON.stringify(entry)} is listed twice`;
-    seen.add(entry.toLowerCase());
+    const joined = !entry.includes("://") && entry.includes("_");
+    const limit = joined ? MAX_JOINED_RELAY_ENTRY_LENGTH : MAX_RELAY_ENTRY_LENGTH;
+    if (entry.length === 0 || entry.length > limit)
+      return `relay ${JSON.stringify(entry.slice(0, 40))} must be 1 to ${limit} characters`;
+    for (const part of joined ? entry.split("_") : [entry]) {
+      if (part.length === 0) return `relay ${JSON.stringify(entry)} has an empty host between its '_'s`;
+      if (part.length > MAX_RELAY_ENTRY_LENGTH)
+        return `relay ${JSON.stringify(part.slice(0, 40))} must be 1 to ${MAX_RELAY_ENTRY_LENGTH} characters`;
+      const host = relayHost(part);
+      if (host === undefined)
+        return `relay ${JSON.stringify(part)} is neither a host name nor a ws(s):// or http(s):// URL of one`;
+      if (seen.has(part.toLowerCase())) return `relay ${JSON.stringify(part)} is listed twice`;
+      seen.add(part.toLowerCase());
+    }
   }
+  if (seen.size > maxRelays) return `at most ${maxRelays} relays are allowed, got ${seen.size}`;
   return undefined;
 }
 

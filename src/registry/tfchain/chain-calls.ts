@@ -53,6 +53,13 @@ export async function getStorage(
   return fromHex(result, "state_getStorage result");
 }
 
+/** `state_getMetadata([at])`: the runtime metadata bytes (`RuntimeMetadataPrefixed`) of a block or the best one. */
+export async function getMetadataBytes(rpc: SubstrateRpcClient, at?: Uint8Array): Promise<Uint8Array> {
+  const result = await rpc.request("state_getMetadata", at === undefined ? [] : [toHex(at)]);
+  if (typeof result !== "string") throw protocol("state_getMetadata", "a hex string");
+  return fromHex(result, "state_getMetadata result");
+}
+
 /** `chain_getBlockHash(number)`; `number` omitted = the best block. */
 export async function getBlockHash(rpc: SubstrateRpcClient, number?: number): Promise<Uint8Array> {
   const result = await rpc.request("chain_getBlockHash", number === undefined ? [] : [number]);

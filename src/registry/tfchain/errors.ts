@@ -58,3 +58,15 @@ export class SubstrateRpcError extends RmbError {
     this.data = options?.data;
   }
 }
+
+/**
+ * A node's runtime metadata cannot be used to follow twin events: a version other than 14, a type id that is not
+ * in its registry, or no `System.Events` / no `TwinStored`/`TwinUpdated` events of the tfgrid pallet. Malformed
+ * metadata bytes are a {@link ScaleDecodeError} instead. The tfchain registry then follows twins through storage
+ * subscriptions (see `TfchainRegistry.changeSource`).
+ */
+export class MetadataError extends RmbError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("RMB_ERR_SUBSTRATE_METADATA", message, options);
+  }
+}

@@ -1,7 +1,8 @@
 /**
  * `TfchainRegistry` — the twin registry on tfchain (ThreeFold's substrate chain), spoken to directly over
- * substrate JSON-RPC: reads `TfgridModule.Twins` / `TwinIdByAccountID`, follows twin changes, and signs and
- * submits `createTwin` / `updateTwin`. Also exports the small SCALE, hashing and extrinsic pieces it is built on.
+ * substrate JSON-RPC: reads `TfgridModule.Twins` / `TwinIdByAccountID`, follows twin changes (`TwinStored` /
+ * `TwinUpdated` events decoded with the runtime metadata V14), and signs and submits `createTwin` / `updateTwin`.
+ * Also exports the small SCALE, metadata, hashing and extrinsic pieces it is built on.
  *
  * @example
  * ```ts
@@ -24,7 +25,8 @@ export {
   type RuntimeVersion,
   type StorageChangeSet,
 } from "./chain-calls.js";
-export { ScaleDecodeError, SubstrateRpcError, SubstrateRpcFailure } from "./errors.js";
+export { MetadataError, ScaleDecodeError, SubstrateRpcError, SubstrateRpcFailure } from "./errors.js";
+export { type ChainEvent, EventsDecoder, SYSTEM_EVENTS_STORAGE_KEY } from "./events.js";
 export {
   type ChainSigningContext,
   CREATE_TWIN_CALL_INDEX,
@@ -44,6 +46,24 @@ export {
   type TwinCallArgs,
   UPDATE_TWIN_CALL_INDEX,
 } from "./extrinsic.js";
+export {
+  decodeMetadata,
+  MAX_VALUE_DEPTH,
+  METADATA_MAGIC,
+  METADATA_VERSION,
+  type MetadataField,
+  type MetadataVariant,
+  type PalletMetadata,
+  type PortableType,
+  PRIMITIVES,
+  type Primitive,
+  type RuntimeMetadata,
+  STORAGE_HASHERS,
+  type StorageEntryMetadata,
+  type StorageHasher,
+  type TypeDef,
+  TypeRegistry,
+} from "./metadata.js";
 export { ACCOUNT_ID32_LENGTH, decodeCompact, encodeCompact, ScaleReader, ScaleWriter } from "./scale.js";
 export {
   blake2MapKey,
@@ -66,6 +86,7 @@ export {
 } from "./substrate-rpc.js";
 export {
   TFCHAIN_REGISTRY_DEFAULTS,
+  type TfchainChangeSource,
   TfchainRegistry,
   type TfchainRegistryOptions,
   type TfchainWaitFor,
@@ -85,4 +106,11 @@ export {
   relayFieldProblem,
   twinToChainTwin,
 } from "./twin-codec.js";
+export {
+  CATCHUP_PARALLEL,
+  TWIN_RECORD_EVENTS,
+  TWIN_RESET_EVENTS,
+  TwinEventFollower,
+  type TwinEventFollowerOptions,
+} from "./twin-events.js";
 export { twox64, twox128, xxhash64 } from "./xxhash64.js";

@@ -17,6 +17,7 @@ export const ACCOUNT_ID32_LENGTH = 32;
 export const MAX_COMPACT = (1n << 536n) - 1n;
 
 const U32_MAX = 0xffff_ffff;
+const textDecoder = new TextDecoder();
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
 /** Appends SCALE values to a growing buffer; `finish()` returns the bytes written. */
@@ -56,6 +57,15 @@ export class ScaleWriter {
     return this.u8(value ? 1 : 0);
   }
 
+  /** `u16`, little-endian. */
+  u16(value: number): this {
+    assertInteger("u16", value, 0, 0xffff);
+    this.#reserve(2);
+    new DataView(this.#buffer.buffer).setUint16(this.#length, value, true);
+    this.#length += 2;
+    return this;
+  }
+
   /** `u32`, little-endian. */
   u32(value: number): this {
     assertInteger("u32", value, 0, U32_MAX);
@@ -93,6 +103,11 @@ export class ScaleWriter {
   bytes(bytes: Uint8Array): this {
     assertBytes("bytes", bytes);
     return this.compact(bytes.length).raw(bytes);
+  }
+
+  /** `String` / `str`: compact byte length, then the UTF-8 bytes. */
+  text(value: string): this {
+    return this.bytes(new TextEncoder().encode(value));
   }
 
   /** `AccountId32`: exactly 32 raw bytes. */
@@ -187,6 +202,21 @@ export class ScaleReader {
     const out = this.#bytes.slice(this.#offset, this.#offset + length);
     this.#offset += length;
     return out;
+  }
+
+  /** Moves past `length` bytes without copying them. */
+  skip(length: number, what = "bytes"): void {
+    this.#need(length, what);
+    this.#offset += length;
+  }
+
+  /** `String` / `str`: compact length (≤ `maxLength`), then UTF-8 (invalid sequences become U+FFFD). */
+  text(what = "string", maxLength = Number.MAX_SAFE_INTEGER): string {
+    const length = this.compactNumber(`length of ${what}`, maxLength);
+    this.#need(length, what);
+    const value = textDecoder.decode(this.#bytes.subarray(this.#offset, this.#offset + length));
+    this.#offset += length;
+    return value;
   }
 
   /** `AccountId32`: 32 raw bytes. */

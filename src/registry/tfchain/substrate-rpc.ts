@@ -98,6 +98,11 @@ interface SubscriptionState {
 
 type ClientState = "idle" | "starting" | "running" | "closed";
 
+/** Most unknown subscription ids whose notifications are kept while subscriptions are being established. */
+const MAX_EARLY_IDS = 64;
+/** Most notifications kept per unknown subscription id. */
+const MAX_EARLY_NOTIFICATIONS = 16;
+
 /**
  * A JSON-RPC 2.0 client for substrate nodes over WebSocket.
  *
@@ -129,6 +134,12 @@ export class SubstrateRpcClient {
   readonly #subscriptionsById = new Map<string, SubscriptionState>();
   readonly #statusListeners = new Set<(status: SubstrateRpcStatus) => void>();
   readonly #closeReasons = new WeakMap<WebSocket, string>();
+  /**
+   * Notifications for subscription ids not registered yet. A node may send the first notification right after the
+   * subscription id (substrate does for new heads and storage), and both can arrive in one read: the second message
+   * is then handled before the code waiting for the id has run. They are delivered once the id is registered.
+   */
+  readonly #early = new Map<string, JsonValue[]>();
 
   constructor(options: SubstrateRpcOptions) {
     this.urls = validateUrls(options.urls);
@@ -352,12 +363,17 @@ export class SubstrateRpcClient {
       });
     }
     const serverId = String(result);
+    const early = this.#early.get(serverId);
+    this.#early.delete(serverId);
     if (!sub.active) {
       this.#sendUnsubscribe(sub.spec.unsubscribeMethod, serverId);
       return;
     }
     sub.serverId = serverId;
     this.#subscriptionsById.set(serverId, sub);
+    for (const notification of early ?? []) {
+      if (sub.active && sub.serverId === serverId) sub.onNotification(notification);
+    }
   }
 
   async #unsubscribe(sub: SubscriptionState): Promise<void> {
@@ -468,6 +484,7 @@ export class SubstrateRpcClient {
     }
     this.#inflight.clear();
     this.#subscriptionsById.clear();
+    this.#early.clear();
     for (const sub of this.#subscriptions) {
       sub.serverId = undefined;
       if (!sub.spec.resubscribe && sub.active && !sub.establishing) {
@@ -557,8 +574,29 @@ export class SubstrateRpcClient {
     const subscription = params.subscription;
     if (typeof subscription !== "string" && typeof subscription !== "number") return;
     const sub = this.#subscriptionsById.get(String(subscription));
-    if (sub === undefined || !sub.active) return;
+    if (sub === undefined) {
+      this.#keepEarly(String(subscription), params.result ?? null);
+      return;
+    }
+    if (!sub.active) return;
     sub.onNotification(params.result ?? null);
+  }
+
+  /** Keeps a notification for an id that a subscription being established may be about to get (bounded). */
+  #keepEarly(serverId: string, result: JsonValue): void {
+    let establishing = false;
+    for (const sub of this.#subscriptions) establishing ||= sub.establishing;
+    if (!establishing) return;
+    let list = this.#early.get(serverId);
+    if (list === undefined) {
+      if (this.#early.size >= MAX_EARLY_IDS) {
+        const oldest = this.#early.keys().next();
+        if (oldest.done !== true) this.#early.delete(oldest.value);
+      }
+      list = [];
+      this.#early.set(serverId, list);
+    }
+    if (list.length < MAX_EARLY_NOTIFICATIONS) list.push(result);
   }
 
   #emit(status: SubstrateRpcStatus): void {

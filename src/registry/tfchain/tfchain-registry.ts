@@ -2,6 +2,7 @@ import { InvalidArgumentError } from "../../errors.js";
 import { assertBytes, assertInteger } from "../../guards.js";
 import type { Signer } from "../../identity/signer.js";
 import { ss58Encode } from "../../identity/ss58.js";
+import { LruCache } from "../../lru-cache.js";
 import {
   InvalidTwinError,
   RegistryRejectedError,
@@ -14,6 +15,7 @@ import type { TwinChange, TwinChangeListener, TwinFields, WritableTwinRegistry }
 import {
   accountNextIndex,
   getBlockHash,
+  getHeader,
   getRuntimeVersion,
   getStorage,
   parseExtrinsicStatus,
@@ -44,6 +46,7 @@ import {
   encodeRelayField,
   relayFieldProblem,
 } from "./twin-codec.js";
+import { TwinEventFollower } from "./twin-events.js";
 import { TwinStorageWatcher } from "./twin-watcher.js";
 
 /** When a write counts as done. */
@@ -67,7 +70,21 @@ export interface TfchainRegistryOptions extends SubstrateRpcOptions {
   updateTwinCallIndex?: number;
   /** SS58 prefix used to name accounts to the node (`system_accountNextIndex`); tfchain's is 42. @default 42 */
   ss58Prefix?: number;
-  /** Most twins whose storage `watch` follows (see twin-watcher.ts). @default 10000 */
+  /**
+   * Follow twin changes through `TfgridModule.TwinStored`/`TwinUpdated` events (decoded with the runtime metadata)
+   * while someone `watch`es. When false, or when the node's metadata cannot be read or used, changes are followed
+   * through storage subscriptions of the twins looked up instead (see `changeSource`). @default true
+   */
+  followEvents?: boolean;
+  /**
+   * Most blocks whose events are replayed to catch up after missing some (a reconnect, a node that fell behind;
+   * rmb-relay's `--catchup-threshold`). A longer gap reports `reset` instead. @default 600
+   */
+  catchupThreshold?: number;
+  /**
+   * Most twins whose storage `watch` follows when following storage (see twin-watcher.ts); also the most twins
+   * whose last reported record is remembered to report each change once. @default 10000
+   */
   maxWatchedTwins?: number;
   /**
    * Also follow ids that had no twin when looked up, so that their creation is reported. Off by default: a relay
@@ -106,6 +123,8 @@ export const TFCHAIN_REGISTRY_DEFAULTS = {
   createTwinCallIndex: CREATE_TWIN_CALL_INDEX,
   updateTwinCallIndex: UPDATE_TWIN_CALL_INDEX,
   ss58Prefix: 42,
+  followEvents: true,
+  catchupThreshold: 600,
   maxWatchedTwins: 10_000,
   keysPerSubscription: 500,
   watchDebounce: 200,
@@ -127,8 +146,12 @@ interface ResolvedOptions {
   waitFor: TfchainWaitFor;
   checkTermsAccepted: boolean;
   watchUnknownTwins: boolean;
+  followEvents: boolean;
   onError: (error: Error) => void;
 }
+
+/** How {@link TfchainRegistry.watch} learns about changes. */
+export type TfchainChangeSource = "events" | "storage";
 
 type RegistryState = "idle" | "starting" | "running" | "closed";
 
@@ -136,11 +159,14 @@ type RegistryState = "idle" | "starting" | "running" | "closed";
  * A {@link WritableTwinRegistry} on tfchain, spoken to directly over substrate JSON-RPC (no polkadot.js).
  *
  * - `getTwin(id)` reads `TfgridModule.Twins(id)`, `getTwinIdByAccount` reads `TfgridModule.TwinIdByAccountID`.
- * - `watch` reports changes of the twins looked up through this registry, from storage subscriptions (see
- *   twin-watcher.ts for why not events), and `reset` after every reconnect.
+ * - `watch` reports every twin created or changed, from the `TfgridModule.TwinStored`/`TwinUpdated` events of each
+ *   best block (read from `System.Events` and decoded with the runtime metadata, see twin-events.ts); after a
+ *   reconnect the missed blocks are replayed up to `catchupThreshold`, beyond it `reset` is reported. When the
+ *   node's metadata cannot be read or used (or `followEvents` is false) it falls back to storage subscriptions of
+ *   the twins looked up (twin-watcher.ts) and reports `reset` after every reconnect. `changeSource` says which.
  * - `createTwin`/`updateTwin` sign and submit `TfgridModule.create_twin`/`update_twin` (immortal, tip 0) and then
- *   read the result from the state of the block that included them. Dispatch errors are not decoded from events
- *   (that would need metadata); a call that was included but changed nothing is reported as rejected.
+ *   read the result from the state of the block that included them. The dispatch error is not read from the
+ *   block's events; a call that was included but changed nothing is reported as rejected.
  * - Several URLs fail over in turn; a node that stops producing blocks for `stallTimeout` is left for the next.
  *
  * Reads and writes throw `RegistryUnavailableError` (with the {@link SubstrateRpcError} or `ScaleDecodeError` as
@@ -159,6 +185,13 @@ export class TfchainRegistry implements WritableTwinRegistry {
   readonly rpc: SubstrateRpcClient;
   readonly #options: ResolvedOptions;
   readonly #watcher: TwinStorageWatcher;
+  readonly #follower: TwinEventFollower;
+  /** Last record reported per twin (hex) and the block it came from, so that each change is reported once. */
+  readonly #reported: LruCache<number, { block: number; hex: string }>;
+  #changeSource: TfchainChangeSource | undefined;
+  #deciding = false;
+  /** The best block when listening started: events after it are followed. */
+  #baseline: number | undefined;
   readonly #listeners = new Set<TwinChangeListener>();
   #state: RegistryState = "idle";
   #genesisHash: Uint8Array | undefined;
@@ -207,10 +240,41 @@ export class TfchainRegistry implements WritableTwinRegistry {
       waitFor,
       checkTermsAccepted: options.checkTermsAccepted ?? d.checkTermsAccepted,
       watchUnknownTwins: options.watchUnknownTwins ?? d.watchUnknownTwins,
+      followEvents: options.followEvents ?? d.followEvents,
       onError: options.onError ?? (() => {}),
     };
+    const maxWatched = integer("maxWatchedTwins", options.maxWatchedTwins, d.maxWatchedTwins, 1, 2 ** 31 - 1);
+    this.#reported = new LruCache(maxWatched);
+    this.#follower = new TwinEventFollower(this.rpc, {
+      palletName,
+      catchupThreshold: integer(
+        "catchupThreshold",
+        options.catchupThreshold,
+        d.catchupThreshold,
+        1,
+        2 ** 31 - 1,
+      ),
+      onTwin: (twin, record, block) => {
+        if (this.#state === "running") this.#report(twin, record, block, "event");
+      },
+      onReset: () => {
+        if (this.#state === "running") this.#emit({ kind: "reset" });
+      },
+      onError: (error) => this.#backgroundError(error),
+      onUnusable: (error) => {
+        if (this.#state !== "running") return;
+        this.#backgroundError(
+          new RegistryUnavailableError(
+            `cannot follow twin events any longer, following storage instead: ${error.message}`,
+            { cause: error },
+          ),
+        );
+        this.#useStorage();
+        this.#emit({ kind: "reset" });
+      },
+    });
     this.#watcher = new TwinStorageWatcher(this.rpc, {
-      maxWatched: integer("maxWatchedTwins", options.maxWatchedTwins, d.maxWatchedTwins, 1, 2 ** 31 - 1),
+      maxWatched,
       keysPerSubscription: integer(
         "keysPerSubscription",
         options.keysPerSubscription,
@@ -230,9 +294,23 @@ export class TfchainRegistry implements WritableTwinRegistry {
     return this.#bestBlock;
   }
 
-  /** Number of twins `watch` follows. */
+  /** Number of twins whose storage `watch` follows (storage subscriptions only; events cover every twin). */
   get watchedTwins(): number {
     return this.#watcher.size;
+  }
+
+  /**
+   * How `watch` follows changes: `"events"` (twin events of every block), `"storage"` (storage subscriptions of
+   * the twins looked up: `followEvents` is false or the metadata could not be used), or `undefined` before anyone
+   * watched (or while the metadata is being read).
+   */
+  get changeSource(): TfchainChangeSource | undefined {
+    return this.#changeSource;
+  }
+
+  /** The last block whose events were processed (`changeSource` `"events"`). */
+  get lastEventBlock(): number | undefined {
+    return this.#follower.lastBlock;
   }
 
   /**
@@ -249,9 +327,12 @@ export class TfchainRegistry implements WritableTwinRegistry {
       if (status.kind === "connected") {
         this.#genesisHash = undefined;
         this.#armStallTimer();
-        // Changes may have happened while disconnected: caches must start over. Renewed storage subscriptions
-        // then report the current value of every watched twin that changed.
-        if (status.reconnected) this.#emit({ kind: "reset" });
+        // Changes may have happened while disconnected. Following events, the missed blocks are replayed from the
+        // first head of the new connection (or a reset is reported if there are too many). Otherwise caches must
+        // start over; renewed storage subscriptions then report the current value of every watched twin.
+        if (status.reconnected && !(this.#changeSource === "events" && this.#follower.active)) {
+          this.#emit({ kind: "reset" });
+        }
       } else {
         clearTimeout(this.#stallTimer);
         this.#stallTimer = undefined;
@@ -267,8 +348,8 @@ export class TfchainRegistry implements WritableTwinRegistry {
     }
     this.#state = "running";
     this.#armStallTimer();
-    if (this.#options.stallTimeout > 0) void this.#followHeads();
-    if (this.#listeners.size > 0) this.#watcher.enable();
+    void this.#followHeads();
+    if (this.#listeners.size > 0) this.#enableChanges();
   }
 
   /** Stops following the chain and closes the connection. Further calls throw `RegistryUnavailableError`. */
@@ -281,6 +362,7 @@ export class TfchainRegistry implements WritableTwinRegistry {
     this.#unsubscribeStatus = undefined;
     // Closing the connection ends every subscription on the node: no need to unsubscribe one by one.
     this.#watcher.stop();
+    this.#follower.stop();
     await this.rpc.close();
   }
 
@@ -289,12 +371,14 @@ export class TfchainRegistry implements WritableTwinRegistry {
     this.#assertRunning();
     const key = twinStorageKey(id, this.#options.palletName);
     const raw = await this.#read(key, `twin ${id}`);
+    // Events report every twin; storage subscriptions only the ones looked up.
+    const observe = this.#changeSource !== "events";
     if (raw === undefined) {
-      if (this.#options.watchUnknownTwins) this.#watcher.observe(id, toHex(key), null);
+      if (observe && this.#options.watchUnknownTwins) this.#watcher.observe(id, toHex(key), null);
       return undefined;
     }
     const twin = this.#decodeTwin(id, raw);
-    this.#watcher.observe(id, toHex(key), toHex(raw));
+    if (observe) this.#watcher.observe(id, toHex(key), toHex(raw));
     return twin;
   }
 
@@ -306,12 +390,113 @@ export class TfchainRegistry implements WritableTwinRegistry {
 
   watch(listener: TwinChangeListener): () => void {
     this.#listeners.add(listener);
-    if (this.#state === "running") this.#watcher.enable();
+    if (this.#state === "running") this.#enableChanges();
     return () => {
-      this.#listeners.delete(listener);
-      if (this.#listeners.size === 0)
-        this.#watcher.disable().catch((err: unknown) => this.#backgroundError(err));
+      if (!this.#listeners.delete(listener) || this.#listeners.size > 0) return;
+      this.#baseline = undefined;
+      this.#follower.stop();
+      this.#watcher.disable().catch((err: unknown) => this.#backgroundError(err));
     };
+  }
+
+  /** Someone listens: follow changes from now on (events, storage, or first find out which). */
+  #enableChanges(): void {
+    if (this.#changeSource === "storage") {
+      this.#watcher.enable();
+    } else if (this.#changeSource === "events") {
+      if (!this.#follower.active) {
+        this.#baseline = this.#bestBlock;
+        this.#startFollower();
+      }
+    } else {
+      this.#baseline ??= this.#bestBlock;
+      void this.#decideChangeSource();
+    }
+  }
+
+  #startFollower(): void {
+    this.#reported.clear();
+    this.#follower.start(this.#baseline);
+    if (this.#bestBlock !== undefined) this.#follower.onHead(this.#bestBlock);
+  }
+
+  /** Reads the metadata once: events if it fits, storage subscriptions if it cannot be used. */
+  async #decideChangeSource(): Promise<void> {
+    if (this.#deciding || this.#changeSource !== undefined) return;
+    if (!this.#options.followEvents) {
+      this.#useStorage();
+      return;
+    }
+    this.#deciding = true;
+    try {
+      await this.#follower.load();
+      if (this.#state !== "running") return;
+      this.#changeSource = "events";
+      this.#checkCallIndices();
+      if (this.#listeners.size > 0) this.#startFollower();
+    } catch (err) {
+      if (this.#state !== "running") return;
+      if (err instanceof SubstrateRpcError && (err.reason === "timeout" || err.reason === "connection")) {
+        // Tried again with the next block.
+        this.#backgroundError(unavailable("cannot read the runtime metadata (will try again)", err));
+        return;
+      }
+      this.#backgroundError(
+        unavailable("cannot follow twin events, following the storage of looked-up twins instead", err),
+      );
+      this.#useStorage();
+    } finally {
+      this.#deciding = false;
+    }
+  }
+
+  /**
+   * Warns (through `onError`) when the runtime's metadata places pallet-tfgrid or its twin calls elsewhere than
+   * the options the writes use: such writes would fail on chain. (tfchain moved the pallet from index 11 to 25 in
+   * 2023.)
+   */
+  #checkCallIndices(): void {
+    const metadata = this.#follower.metadata;
+    const pallet = metadata?.pallets.find((p) => p.name === this.#options.palletName);
+    if (metadata === undefined || pallet === undefined) return;
+    const calls = pallet.callType === undefined ? undefined : metadata.types.get(pallet.callType).def;
+    const index = (name: string) =>
+      calls?.kind === "variant" ? calls.variants.find((v) => v.name === name)?.index : undefined;
+    const actual = [pallet.index, index("create_twin"), index("update_twin")];
+    const used = [
+      this.#options.palletIndex,
+      this.#options.createTwinCallIndex,
+      this.#options.updateTwinCallIndex,
+    ];
+    if (actual.every((value, i) => value === used[i])) return;
+    this.#backgroundError(
+      new RegistryUnavailableError(
+        `the node's runtime has ${this.#options.palletName} at index ${actual[0]} (create_twin ${actual[1]}, ` +
+          `update_twin ${actual[2]}) but writes use ${used.join("/")}: set palletIndex, createTwinCallIndex and ` +
+          "updateTwinCallIndex",
+      ),
+    );
+  }
+
+  #useStorage(): void {
+    this.#changeSource = "storage";
+    this.#follower.stop();
+    if (this.#listeners.size > 0 && this.#state === "running") this.#watcher.enable();
+  }
+
+  /**
+   * Reports a twin record once: an event repeating the record last reported is dropped (the registry's own write
+   * was reported already), and so is a write read from a block older than one whose record was reported.
+   */
+  #report(twin: Twin, record: Uint8Array, block: number | undefined, from: "event" | "write"): void {
+    const hex = toHex(record);
+    const last = this.#reported.get(twin.id);
+    if (last !== undefined) {
+      if (last.hex === hex) return;
+      if (from === "write" && block !== undefined && last.block > block) return;
+    }
+    this.#reported.set(twin.id, { block: block ?? last?.block ?? 0, hex });
+    this.#emit({ kind: "twin", twin });
   }
 
   async createTwin(signer: Signer, fields: TwinFields): Promise<Twin> {
@@ -379,7 +564,17 @@ export class TfchainRegistry implements WritableTwinRegistry {
       }
     }
     const twin = this.#decodeTwin(id, raw);
-    this.#watcher.wrote(id, toHex(key), toHex(raw), twin);
+    if (this.#changeSource === "events") {
+      let number: number | undefined;
+      try {
+        number = (await getHeader(this.rpc, block)).number;
+      } catch {
+        // reported without its block number
+      }
+      this.#report(twin, raw, number, "write");
+    } else {
+      this.#watcher.wrote(id, toHex(key), toHex(raw), twin);
+    }
     return twin;
   }
 
@@ -585,13 +780,18 @@ export class TfchainRegistry implements WritableTwinRegistry {
           resubscribe: true,
         },
         (result) => {
+          let number: number;
           try {
-            this.#bestBlock = parseHeader(result, "chain_newHead").number;
+            number = parseHeader(result, "chain_newHead").number;
           } catch (err) {
             this.#backgroundError(err);
             return;
           }
+          this.#bestBlock = number;
           this.#armStallTimer();
+          if (this.#listeners.size === 0) return;
+          if (this.#changeSource === "events") this.#follower.onHead(number);
+          else if (this.#changeSource === undefined) void this.#decideChangeSource();
         },
         (err) => this.#backgroundError(err),
       );
@@ -613,6 +813,7 @@ export class TfchainRegistry implements WritableTwinRegistry {
   }
 
   #emit(change: TwinChange): void {
+    if (change.kind === "reset") this.#reported.clear();
     for (const listener of this.#listeners) {
       try {
         listener(change);

@@ -9,12 +9,10 @@ import type { JsonValue, RpcSubscription, SubstrateRpcClient } from "./substrate
  * Follows the storage of the twins a registry was asked about, through `state_subscribeStorage` on their
  * `TfgridModule.Twins(id)` keys, and reports each change as a {@link TwinChange}.
  *
- * Why storage subscriptions and not `TwinStored`/`TwinUpdated` events (what rmb-rs follows): events live in
- * `System.Events`, a `Vec<EventRecord>` of every pallet's events in one SCALE blob. Decoding it needs the size of
- * every other event in the block, i.e. the runtime metadata (and its type registry) of every runtime version —
- * a full metadata decoder. Without one, the reader would have to stop at the first foreign event, and every block
- * has some (`System.ExtrinsicSuccess` at least). Storage subscriptions need no metadata: the node sends the new
- * value of a watched key in every block where it changes, and the value is the `Twin` record we decode anyway.
+ * The tfchain registry's fallback for following changes, used when `TwinStored`/`TwinUpdated` events cannot be
+ * followed (the node's metadata cannot be read or is not a version the decoder knows, or `followEvents` is off):
+ * storage subscriptions need no metadata; the node sends the new value of a watched key in every block where it
+ * changes, and the value is the `Twin` record we decode anyway.
  *
  * Limits, by design: only watched ids are followed — the twins looked up through the registry (and, if asked,
  * ids without a twin, so that their creation is seen) and the ones it wrote, at most `maxWatched`, least recently

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import type { AddressInfo, Socket } from "node:net";
 import { test } from "node:test";
+import { WebSocketServer } from "ws";
 import { InvalidArgumentError } from "../../../src/errors.js";
 import {
   type JsonValue,
@@ -112,13 +114,15 @@ test("substrate rpc — reconnects after the server restarts and renews subscrip
     },
     (head) => heads.push(head),
   );
+  const numbers = () => heads.map((head) => (head as { number: string }).number);
+  await waitUntil(async () => numbers().includes("0x0")); // like substrate, the current head comes at once
   fake.produceBlock();
-  await waitUntil(async () => heads.length === 1);
+  await waitUntil(async () => numbers().includes("0x1"));
 
   await fake.restart();
   await waitUntil(async () => rpc.connected && fake.subscriptionCount("heads") === 1);
   fake.produceBlock();
-  await waitUntil(async () => heads.length === 2);
+  await waitUntil(async () => numbers().includes("0x2"));
   assert.ok(sub.active);
   assert.deepEqual(
     statuses.map((s) => s.kind),
@@ -196,4 +200,47 @@ test("substrate rpc — options are validated", () => {
     () => new SubstrateRpcClient({ urls: ["ws://a"], maxPendingRequests: 1.5 }),
     /maxPendingRequests/,
   );
+});
+
+test("substrate rpc — a notification sent in the same read as its subscription id is not lost", async (t) => {
+  // A node may send the first notification right after the id (substrate does for heads and storage). Written in
+  // one piece (corked), both frames reach the client in one read and are handled in the same tick.
+  const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  await new Promise<void>((resolve) => server.once("listening", resolve));
+  t.after(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const client of server.clients) client.terminate();
+        server.close(() => resolve());
+      }),
+  );
+  server.on("connection", (socket) => {
+    socket.on("message", (data) => {
+      const request = JSON.parse(String(data)) as { id: number; method: string };
+      const raw = (socket as unknown as { _socket: Socket })._socket;
+      raw.cork();
+      socket.send(JSON.stringify({ jsonrpc: "2.0", id: request.id, result: `s${request.id}` }));
+      for (const n of [1, 2]) {
+        socket.send(
+          JSON.stringify({
+            jsonrpc: "2.0",
+            method: "test_notification",
+            params: { subscription: `s${request.id}`, result: n },
+          }),
+        );
+      }
+      raw.uncork();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const rpc = new SubstrateRpcClient({ urls: [`ws://127.0.0.1:${port}`] });
+  t.after(() => rpc.close());
+  await rpc.start();
+  const seen: JsonValue[] = [];
+  await rpc.subscribe(
+    { method: "test_subscribe", params: [], unsubscribeMethod: "test_unsubscribe", resubscribe: false },
+    (result) => seen.push(result),
+  );
+  await waitUntil(async () => seen.length === 2);
+  assert.deepEqual(seen, [1, 2]);
 });

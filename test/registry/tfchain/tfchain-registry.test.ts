@@ -132,12 +132,12 @@ test("tfchain — fails over from a dead URL to a live one", async (t) => {
   assert.deepEqual((await registry.getTwin(1))?.relays, ["relay.tf"]);
 });
 
-test("tfchain — moves to the next URL when its node goes away", async (t) => {
+test("tfchain — moves to the next URL when its node goes away (storage subscriptions report reset)", async (t) => {
   const first = await fakeChain(t);
   const second = await fakeChain(t);
   for (const fake of [first, second])
     fake.putTwin({ id: 1, accountId: new Uint8Array(32).fill(1), relays: ["r.tf"] });
-  const registry = await registryOn(t, [first.url, second.url]);
+  const registry = await registryOn(t, [first.url, second.url], { followEvents: false });
   const changes = recorder(registry);
   assert.equal(registry.rpc.url, first.url);
   await first.stop();
@@ -157,10 +157,10 @@ test("tfchain — start fails with RegistryUnavailableError when no URL answers"
   });
 });
 
-test("tfchain — reconnects after the server restarts", async (t) => {
+test("tfchain — reconnects after the server restarts (storage subscriptions report reset)", async (t) => {
   const fake = await fakeChain(t);
   fake.putTwin({ id: 2, accountId: new Uint8Array(32).fill(2), relays: ["a.tf"] });
-  const registry = await registryOn(t, [fake.url]);
+  const registry = await registryOn(t, [fake.url], { followEvents: false });
   const changes = recorder(registry);
   assert.deepEqual((await registry.getTwin(2))?.relays, ["a.tf"]);
   await fake.stop();
@@ -360,11 +360,11 @@ test("tfchain — a transaction that is not included in time is a RegistryUnavai
   await waitUntil(async () => fake.subscriptionCount("extrinsic") === 0); // the watch was dropped
 });
 
-test("tfchain — watch gets a change after updateTwin", async (t) => {
+test("tfchain storage subscriptions — watch gets a change after updateTwin", async (t) => {
   const fake = await fakeChain(t);
   const signer = createSigner("//Alice", KeyType.Sr25519);
   fake.putTwin({ id: 7, accountId: signer.publicKey, relays: ["old.tf"] });
-  const watcher = await registryOn(t, [fake.url]);
+  const watcher = await registryOn(t, [fake.url], { followEvents: false });
   const writer = await registryOn(t, [fake.url]);
   const changes = recorder(watcher);
   assert.deepEqual((await watcher.getTwin(7))?.relays, ["old.tf"]);
@@ -382,12 +382,12 @@ test("tfchain — watch gets a change after updateTwin", async (t) => {
   assert.deepEqual(relaysOf(changes, 7), [["new.tf"], ["newer.tf"]]);
 });
 
-test("tfchain — with watchUnknownTwins, watch follows an id looked up before its twin existed", async (t) => {
+test("tfchain storage subscriptions — with watchUnknownTwins, watch follows an id looked up before its twin existed", async (t) => {
   const fake = await fakeChain(t);
-  const plain = await registryOn(t, [fake.url]);
+  const plain = await registryOn(t, [fake.url], { followEvents: false });
   assert.equal(await plain.getTwin(12), undefined);
   assert.equal(plain.watchedTwins, 0, "unknown ids are not followed by default");
-  const registry = await registryOn(t, [fake.url], { watchUnknownTwins: true });
+  const registry = await registryOn(t, [fake.url], { watchUnknownTwins: true, followEvents: false });
   const changes = recorder(registry);
   assert.equal(await registry.getTwin(12), undefined);
   await waitUntil(async () => fake.subscriptionCount("storage") === 1);
@@ -397,11 +397,11 @@ test("tfchain — with watchUnknownTwins, watch follows an id looked up before i
   assert.deepEqual(relaysOf(changes, 12), [["late.tf"]]);
 });
 
-test("tfchain — watch reports reset after a reconnect, then changes again", async (t) => {
+test("tfchain storage subscriptions — watch reports reset after a reconnect, then changes again", async (t) => {
   const fake = await fakeChain(t);
   const signer = createSigner("//Alice", KeyType.Ed25519);
   fake.putTwin({ id: 3, accountId: signer.publicKey, relays: ["one.tf"] });
-  const registry = await registryOn(t, [fake.url]);
+  const registry = await registryOn(t, [fake.url], { followEvents: false });
   const changes = recorder(registry);
   await registry.getTwin(3);
   await waitUntil(async () => fake.subscriptionCount("storage") === 1);
@@ -414,11 +414,11 @@ test("tfchain — watch reports reset after a reconnect, then changes again", as
   assert.equal(changes[0]?.kind, "reset");
 });
 
-test("tfchain — a twin deleted on chain resets the watchers", async (t) => {
+test("tfchain storage subscriptions — a twin deleted on chain resets the watchers", async (t) => {
   const fake = await fakeChain(t);
   const { twinStorageKey } = await import("../../../src/registry/tfchain/index.js");
   fake.putTwin({ id: 4, accountId: new Uint8Array(32).fill(4), relays: ["r.tf"] });
-  const registry = await registryOn(t, [fake.url]);
+  const registry = await registryOn(t, [fake.url], { followEvents: false });
   const changes = recorder(registry);
   await registry.getTwin(4);
   await waitUntil(async () => fake.subscriptionCount("storage") === 1);
@@ -428,11 +428,11 @@ test("tfchain — a twin deleted on chain resets the watchers", async (t) => {
   assert.deepEqual(changes, [{ kind: "reset" }]);
 });
 
-test("tfchain — a CachedRegistry in front refreshes on change", async (t) => {
+test("tfchain storage subscriptions — a CachedRegistry in front refreshes on change", async (t) => {
   const fake = await fakeChain(t);
   const signer = createSigner("//Alice", KeyType.Ed25519);
   fake.putTwin({ id: 21, accountId: signer.publicKey, relays: ["cached.tf"] });
-  const registry = await registryOn(t, [fake.url]);
+  const registry = await registryOn(t, [fake.url], { followEvents: false });
   const cached = new CachedRegistry(registry, { ttl: 3_600 });
   t.after(() => cached.close());
   assert.deepEqual((await cached.getTwin(21))?.relays, ["cached.tf"]);
@@ -451,9 +451,9 @@ test("tfchain — a CachedRegistry in front refreshes on change", async (t) => {
   assert.equal(cached.stats.misses, 2);
 });
 
-test("tfchain — reconnects when the node stops producing blocks", async (t) => {
+test("tfchain — reconnects when the node stops producing blocks (storage subscriptions report reset)", async (t) => {
   const fake = await fakeChain(t, { blockInterval: 20 });
-  const registry = await registryOn(t, [fake.url], { stallTimeout: 200 });
+  const registry = await registryOn(t, [fake.url], { stallTimeout: 200, followEvents: false });
   const changes = recorder(registry);
   await waitUntil(async () => (registry.bestBlock ?? 0) >= 3);
   await new Promise((r) => setTimeout(r, 300));
@@ -467,11 +467,15 @@ test("tfchain — reconnects when the node stops producing blocks", async (t) =>
   await waitUntil(async () => (registry.bestBlock ?? 0) > best);
 });
 
-test("tfchain — maxWatchedTwins and keysPerSubscription bound the followed twins", async (t) => {
+test("tfchain storage subscriptions — maxWatchedTwins and keysPerSubscription bound the followed twins", async (t) => {
   const fake = await fakeChain(t);
   for (const id of [1, 2, 3])
     fake.putTwin({ id, accountId: new Uint8Array(32).fill(id), relays: [`r${id}.tf`] });
-  const registry = await registryOn(t, [fake.url], { maxWatchedTwins: 2, keysPerSubscription: 1 });
+  const registry = await registryOn(t, [fake.url], {
+    maxWatchedTwins: 2,
+    keysPerSubscription: 1,
+    followEvents: false,
+  });
   const changes = recorder(registry);
   for (const id of [1, 2, 3]) await registry.getTwin(id);
   assert.equal(registry.watchedTwins, 2);
@@ -485,10 +489,10 @@ test("tfchain — maxWatchedTwins and keysPerSubscription bound the followed twi
   assert.deepEqual(relaysOf(changes, 1), []);
 });
 
-test("tfchain — unwatching the last listener drops the storage subscriptions", async (t) => {
+test("tfchain storage subscriptions — unwatching the last listener drops them", async (t) => {
   const fake = await fakeChain(t);
   fake.putTwin({ id: 1, accountId: new Uint8Array(32).fill(1) });
-  const registry = await registryOn(t, [fake.url]);
+  const registry = await registryOn(t, [fake.url], { followEvents: false });
   const stop = registry.watch(() => {});
   await registry.getTwin(1);
   await waitUntil(async () => fake.subscriptionCount("storage") === 1);
@@ -504,4 +508,225 @@ test("tfchain — options are validated", () => {
   assert.throws(() => new TfchainRegistry({ urls, maxWatchedTwins: 0 }), /options\.maxWatchedTwins/);
   assert.throws(() => new TfchainRegistry({ urls: [] }), /options\.urls/);
   assert.throws(() => new TfchainRegistry({ urls, palletName: "" }), InvalidArgumentError);
+  assert.throws(() => new TfchainRegistry({ urls, catchupThreshold: 0 }), /options\.catchupThreshold/);
+});
+
+/** Waits until the registry has processed the events of the fake node's best block. */
+const caughtUp = (registry: TfchainRegistry, fake: FakeSubstrate) =>
+  waitUntil(async () => (registry.lastEventBlock ?? -1) >= fake.bestNumber);
+
+test("tfchain events — an extrinsic's TwinUpdated refreshes a cached twin, TwinStored adds a new one, no lookups", async (t) => {
+  const fake = await fakeChain(t);
+  const owner = createSigner("//Alice", KeyType.Sr25519);
+  const newcomer = createSigner("//Bob", KeyType.Ed25519);
+  fake.putTwin({ id: 21, accountId: owner.publicKey, relays: ["cached.tf"] });
+  fake.acceptTerms(newcomer.publicKey);
+  const errors: Error[] = [];
+  const reader = await registryOn(t, [fake.url], { onError: (e) => errors.push(e) });
+  const cached = new CachedRegistry(reader, { ttl: 3_600, negativeTtl: 3_600 });
+  t.after(() => cached.close());
+  const changes = recorder(cached);
+  assert.deepEqual((await cached.getTwin(21))?.relays, ["cached.tf"]); // looked up before the change
+  assert.equal(await cached.getTwinIdByAccount(newcomer.publicKey), undefined); // remembered as without a twin
+  await waitUntil(async () => reader.changeSource === "events");
+  assert.equal(fake.subscriptionCount("storage"), 0, "no storage subscriptions when following events");
+
+  const writer = await registryOn(t, [fake.url]); // another process changes twins on chain
+  await writer.updateTwin(owner, { relays: ["fresh.tf"], pk: PK });
+  await waitUntil(async () => relaysOf(changes, 21).length === 1);
+  assert.deepEqual(await cached.getTwin(21), {
+    id: 21,
+    accountId: owner.publicKey,
+    relays: ["fresh.tf"],
+    pk: PK,
+  });
+  const created = await writer.createTwin(newcomer, { relays: ["new.tf"] });
+  assert.equal(created.id, 22);
+  await waitUntil(async () => relaysOf(changes, 22).length === 1);
+  assert.deepEqual((await cached.getTwin(22))?.relays, ["new.tf"]);
+  assert.equal(await cached.getTwinIdByAccount(newcomer.publicKey), 22, "the negative entry was replaced");
+  assert.equal(cached.stats.misses, 1, "twin 22 came with its event");
+  assert.equal(cached.accountStats.misses, 1);
+  assert.equal(cached.stats.flushes, 0);
+  assert.deepEqual(
+    changes.map((c) => c.kind),
+    ["twin", "twin"],
+  );
+  assert.deepEqual(errors, []);
+});
+
+test("tfchain events — foreign events of every shape are skipped; only twin records are reported", async (t) => {
+  const fake = await fakeChain(t);
+  const account = new Uint8Array(32).fill(7);
+  fake.putTwin({ id: 7, accountId: account, relays: ["one.tf"] });
+  const errors: Error[] = [];
+  const registry = await registryOn(t, [fake.url], { onError: (e) => errors.push(e) });
+  const changes = recorder(registry);
+  await waitUntil(async () => registry.changeSource === "events");
+  // Every block also carries System, Balances, Probe (tuples, arrays, Option, str, char, i8…i128, u256, compacts,
+  // zero-sized types, bit sequences, a recursive enum) and TfgridModule's node and entity events.
+  fake.queueEvent({ kind: "PowerTargetChanged", farm: 1, node: 2, up: false });
+  fake.queueEvent({ kind: "TwinEntityStored", twin: 7, entity: 3, signature: new Uint8Array(64).fill(1) });
+  fake.produceBlock();
+  fake.putTwin({ id: 7, accountId: account, relays: ["two.tf"], pk: PK2 }, { event: "TwinUpdated" });
+  fake.queueEvent({ kind: "NodeUptimeReported", node: 9, now: 1n << 40n, uptime: 5n });
+  fake.produceBlock();
+  fake.produceBlock();
+  await caughtUp(registry, fake);
+  assert.deepEqual(changes, [
+    { kind: "twin", twin: { id: 7, accountId: account, relays: ["two.tf"], pk: PK2 } },
+  ]);
+  assert.deepEqual(errors, []);
+});
+
+test("tfchain events — the registry's own write is reported once (by the write, not again by its event)", async (t) => {
+  const fake = await fakeChain(t);
+  const signer = createSigner("//Alice", KeyType.Ed25519);
+  fake.putTwin({ id: 3, accountId: signer.publicKey, relays: ["aa.tf"] });
+  const registry = await registryOn(t, [fake.url]);
+  const changes = recorder(registry);
+  await waitUntil(async () => registry.changeSource === "events");
+  await registry.updateTwin(signer, { relays: ["bb.tf"] });
+  assert.deepEqual(relaysOf(changes, 3), [["bb.tf"]], "reported when updateTwin returns");
+  fake.produceBlock();
+  await caughtUp(registry, fake);
+  assert.deepEqual(relaysOf(changes, 3), [["bb.tf"]]);
+});
+
+test("tfchain events — after a reconnect the missed blocks are replayed (up to catchupThreshold)", async (t) => {
+  const fake = await fakeChain(t);
+  const account = new Uint8Array(32).fill(4);
+  fake.putTwin({ id: 4, accountId: account, relays: ["before.tf"] });
+  const registry = await registryOn(t, [fake.url], { catchupThreshold: 5 });
+  const cached = new CachedRegistry(registry, { ttl: 3_600 });
+  t.after(() => cached.close());
+  const changes = recorder(cached);
+  assert.deepEqual((await cached.getTwin(4))?.relays, ["before.tf"]);
+  await waitUntil(async () => registry.changeSource === "events");
+  fake.produceBlock();
+  await caughtUp(registry, fake);
+
+  await fake.stop(); // the registry misses the next blocks
+  fake.produceBlock();
+  fake.putTwin({ id: 4, accountId: account, relays: ["during.tf"] }, { event: "TwinUpdated" });
+  fake.produceBlock();
+  fake.produceBlock();
+  fake.produceBlock();
+  fake.produceBlock(); // 5 blocks missed: the threshold
+  await fake.restart();
+  await waitUntil(async () => relaysOf(changes, 4).length === 1);
+  assert.deepEqual((await cached.getTwin(4))?.relays, ["during.tf"]);
+  assert.equal(cached.stats.misses, 1, "refreshed by the replayed event");
+  assert.deepEqual(
+    changes.map((c) => c.kind),
+    ["twin"],
+    "no reset",
+  );
+});
+
+test("tfchain events — a gap longer than catchupThreshold clears the cache", async (t) => {
+  const fake = await fakeChain(t);
+  fake.putTwin({ id: 5, accountId: new Uint8Array(32).fill(5), relays: ["r.tf"] });
+  const registry = await registryOn(t, [fake.url], { catchupThreshold: 5 });
+  const cached = new CachedRegistry(registry, { ttl: 3_600 });
+  t.after(() => cached.close());
+  await cached.getTwin(5);
+  await waitUntil(async () => registry.changeSource === "events");
+  fake.produceBlock();
+  await caughtUp(registry, fake);
+  assert.equal(cached.stats.entries, 1);
+
+  await fake.stop();
+  for (let i = 0; i < 6; i++) fake.produceBlock();
+  await fake.restart();
+  await waitUntil(async () => cached.stats.flushes === 1);
+  assert.equal(cached.stats.entries, 0);
+  assert.equal(registry.lastEventBlock, fake.bestNumber, "it follows on from the new best block");
+  const reads = storageReads(fake);
+  fake.produceBlock();
+  await caughtUp(registry, fake);
+  assert.equal(cached.stats.flushes, 1, "later blocks follow on normally");
+  assert.ok(storageReads(fake) > reads);
+});
+
+test("tfchain events — TwinDeleted and TwinAccountBounded reset the caches", async (t) => {
+  const fake = await fakeChain(t);
+  const registry = await registryOn(t, [fake.url]);
+  const changes = recorder(registry);
+  await waitUntil(async () => registry.changeSource === "events");
+  fake.queueEvent({ kind: "TwinDeleted", twin: 9 });
+  fake.produceBlock();
+  await waitUntil(async () => changes.length === 1);
+  fake.queueEvent({ kind: "TwinAccountBounded", twin: 9, account: new Uint8Array(32).fill(1) });
+  fake.produceBlock();
+  await waitUntil(async () => changes.length === 2);
+  assert.deepEqual(changes, [{ kind: "reset" }, { kind: "reset" }]);
+});
+
+test("tfchain events — after a runtime upgrade, events are decoded with their own block's metadata", async (t) => {
+  const fake = await fakeChain(t);
+  const account = new Uint8Array(32).fill(8);
+  const errors: Error[] = [];
+  const registry = await registryOn(t, [fake.url], { onError: (e) => errors.push(e) });
+  const changes = recorder(registry);
+  await waitUntil(async () => registry.changeSource === "events");
+  const metadataReads = () => fake.calls.filter((m) => m === "state_getMetadata").length;
+  assert.equal(metadataReads(), 1);
+  fake.upgradeRuntime(); // Probe.Everything, in every block, gains a field
+  fake.putTwin({ id: 8, accountId: account, relays: ["upgraded.tf"] }, { event: "TwinStored" });
+  fake.produceBlock();
+  fake.produceBlock();
+  await caughtUp(registry, fake);
+  assert.deepEqual(changes, [{ kind: "twin", twin: { id: 8, accountId: account, relays: ["upgraded.tf"] } }]);
+  assert.equal(metadataReads(), 2, "read again once, at the first block of the new runtime");
+  assert.deepEqual(errors, []);
+});
+
+for (const metadata of [false, "corrupt"] as const) {
+  test(`tfchain events — a node whose metadata ${metadata === false ? "cannot be read" : "does not decode"} is followed through storage subscriptions`, async (t) => {
+    const fake = await fakeChain(t, { metadata });
+    const signer = createSigner("//Alice", KeyType.Ed25519);
+    fake.putTwin({ id: 6, accountId: signer.publicKey, relays: ["old.tf"] });
+    const errors: Error[] = [];
+    const registry = await registryOn(t, [fake.url], { onError: (e) => errors.push(e) });
+    const changes = recorder(registry);
+    await waitUntil(async () => registry.changeSource === "storage");
+    assert.match(
+      errors[0]?.message ?? "",
+      /cannot follow twin events, following the storage of looked-up twins instead/,
+    );
+    assert.equal((errors[0] as { code?: string } | undefined)?.code, "RMB_ERR_REGISTRY_UNAVAILABLE");
+    await registry.getTwin(6);
+    await waitUntil(async () => fake.subscriptionCount("storage") === 1);
+    fake.putTwin({ id: 6, accountId: signer.publicKey, relays: ["new.tf"] }, { event: "TwinUpdated" });
+    fake.produceBlock();
+    await waitUntil(async () => relaysOf(changes, 6).length === 1);
+    assert.deepEqual(relaysOf(changes, 6), [["new.tf"]]);
+  });
+}
+
+test("tfchain events — followEvents false uses storage subscriptions without reading the metadata", async (t) => {
+  const fake = await fakeChain(t);
+  const registry = await registryOn(t, [fake.url], { followEvents: false });
+  recorder(registry);
+  assert.equal(registry.changeSource, "storage");
+  fake.produceBlock();
+  assert.equal(fake.calls.includes("state_getMetadata"), false);
+});
+
+test("tfchain events — a runtime whose metadata places the twin calls elsewhere than the options is reported", async (t) => {
+  const fake = await fakeChain(t);
+  const errors: Error[] = [];
+  const registry = await registryOn(t, [fake.url], { palletIndex: 11, onError: (e) => errors.push(e) });
+  recorder(registry);
+  await waitUntil(async () => registry.changeSource === "events");
+  assert.equal(errors.length, 1);
+  assert.match(
+    errors[0]?.message ?? "",
+    /runtime has TfgridModule at index 25 \(create_twin 17, update_twin 18\) but writes use 11\/17\/18/,
+  );
+  const fine = await registryOn(t, [fake.url], { onError: (e) => errors.push(e) });
+  recorder(fine);
+  await waitUntil(async () => fine.changeSource === "events");
+  assert.equal(errors.length, 1, "matching options: nothing to report");
 });
