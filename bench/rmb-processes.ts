@@ -36,7 +36,7 @@ export function spawnRmb(args: string[]): Spawned {
 export async function waitFor(
   check: () => RegExpMatchArray | null,
   what: string,
-  ms = 15_000,
+  ms = 60_000,
 ): Promise<RegExpMatchArray> {
   const deadline = Date.now() + ms;
   for (;;) {

@@ -181,7 +181,14 @@ async function main(): Promise<void> {
   const peers = [0, 1].map((i) =>
     spawnRmb(["peer", "-m", seeds[i]!, "--twins", twinsFile, "--relay", url, "-r", `${redis.url}/${i + 1}`]),
   );
-  for (const p of peers) await waitFor(() => /now connected/.exec(p.err()), "peer connection");
+  for (const p of peers) {
+    try {
+      await waitFor(() => /now connected/.exec(p.err()), "peer connection");
+    } catch (err) {
+      console.error(`peer output:\n${p.out()}${p.err()}`);
+      throw err;
+    }
+  }
 
   const books = new Books();
   const serve = (twin: number) => (req: RmbRequest) => {
