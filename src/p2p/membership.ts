@@ -2,7 +2,7 @@ import type { Clock, TimerHandle } from "./clock.js";
 import { P2pInvalidDataError } from "./errors.js";
 import type { P2pOptions } from "./options.js";
 import { type MemberUpdate, PiggybackQueue } from "./piggyback.js";
-import { type Random, sample, shuffle } from "./random.js";
+import { mix32, type Random, sample, shuffle } from "./random.js";
 import type { AgentTransport } from "./transport.js";
 import { firstTrue, isCount, isObject, isTwinId } from "./wire.js";
 
@@ -65,6 +65,8 @@ export interface MembershipStats {
   refutations: number;
   /** Successful joins (start and re-joins). */
   joins: number;
+  /** Syncs whose digests differed, so that member entries were swapped (a second exchange). */
+  syncRepairs: number;
 }
 
 /** What {@link Membership} needs from the agent. */
@@ -89,6 +91,21 @@ interface Member {
   /** Suspected by this agent's own probe (only those suspicions can end in a death declared here). */
   firsthand: boolean;
   timer: TimerHandle | undefined;
+}
+
+/** The sync digest: 16 buckets of 16 leaves. */
+const SYNC_BUCKETS = 16;
+const SYNC_LEAVES = SYNC_BUCKETS * SYNC_BUCKETS;
+
+/** Per bucket, the XOR of its leaves. */
+function bucketDigest(leaves: Uint32Array): number[] {
+  const out: number[] = [];
+  for (let b = 0; b < SYNC_BUCKETS; b++) {
+    let x = 0;
+    for (let j = 0; j < SYNC_BUCKETS; j++) x ^= leaves[b * SYNC_BUCKETS + j]!;
+    out.push(x >>> 0);
+  }
+  return out;
 }
 
 export const MEMBERSHIP_COMMANDS = {
@@ -120,6 +137,7 @@ export class Membership {
     deathsDeclared: 0,
     refutations: 0,
     joins: 0,
+    syncRepairs: 0,
   };
   readonly #d: MembershipDeps;
   readonly #o: P2pOptions;
@@ -144,7 +162,7 @@ export class Membership {
   constructor(deps: MembershipDeps) {
     this.#d = deps;
     this.#o = deps.options;
-    this.#queue = new PiggybackQueue(this.#o.maxUpdateBuffer);
+    this.#queue = new PiggybackQueue(this.#o.maxUpdateBuffer, this.#o.maxUpdateAgePeriods * this.#o.periodMs);
   }
 
   get self(): number {
@@ -254,25 +272,54 @@ export class Membership {
     return ok;
   }
 
-  /** Push-pull anti-entropy with one random live member: both sides end up with the union of their lists. */
+  /**
+   * Push-pull anti-entropy with one random live member, by digest: the request carries a digest of the set of live
+   * members (16 numbers); the member answers with finer digests (16 per bucket) of the buckets that differ; when
+   * some leaves differ, a second exchange swaps the entries of those leaves (at most `maxSyncMembers` each way,
+   * dead members included so that missed deaths spread too). When both lists agree — the steady state — a sync
+   * costs two small messages whatever the size of the network. Resolves true if the member answered.
+   */
   async sync(): Promise<boolean> {
     const [peer] = sample(this.live(), 1, this.#d.random);
     if (peer === undefined) return false;
+    const t = this.#d.transport;
+    const timeout = 2 * this.#o.periodMs;
     let reply: unknown;
     try {
-      reply = await this.#d.transport.request(
-        peer,
-        MEMBERSHIP_COMMANDS.sync,
-        { i: this.#inc, m: this.#snapshot() },
-        2 * this.#o.periodMs,
-      );
+      const digest = bucketDigest(this.#leafDigest());
+      reply = await t.request(peer, MEMBERSHIP_COMMANDS.sync, { i: this.#inc, d: digest }, timeout);
     } catch {
       return false;
     }
     if (!this.#running || !isObject(reply) || !isCount(reply.i)) return false;
     this.#heard(peer, reply.i);
-    this.#applyAll(reply.m, this.#o.maxJoinMembers, false);
     if (reply.d === 1) this.#aboutSelf(STATE_CODE.dead, this.#inc);
+    if (!Array.isArray(reply.x)) return true;
+    const leaves = this.#leafDigest();
+    const differ: number[] = [];
+    for (const entry of reply.x.slice(0, SYNC_BUCKETS)) {
+      if (!Array.isArray(entry) || !isCount(entry[0]) || entry[0] >= SYNC_BUCKETS) continue;
+      const theirs = entry[1];
+      if (!Array.isArray(theirs) || theirs.length !== SYNC_BUCKETS) continue;
+      for (let j = 0; j < SYNC_BUCKETS; j++) {
+        const leaf = entry[0] * SYNC_BUCKETS + j;
+        if (theirs[j] !== leaves[leaf]) differ.push(leaf);
+      }
+    }
+    if (differ.length === 0) return true;
+    this.stats.syncRepairs++;
+    let entries: unknown;
+    try {
+      entries = await t.request(
+        peer,
+        MEMBERSHIP_COMMANDS.sync,
+        { i: this.#inc, l: differ, m: this.#entriesIn(new Set(differ)) },
+        timeout,
+      );
+    } catch {
+      return true;
+    }
+    if (this.#running && isObject(entries)) this.#applyAll(entries.m, this.#o.maxJoinMembers, false);
     return true;
   }
 
@@ -460,20 +507,55 @@ export class Membership {
 
   #onSync(from: number, body: unknown): unknown {
     if (!isObject(body) || !isCount(body.i)) throw new P2pInvalidDataError("malformed sync");
-    const mine = this.#snapshot();
     const verdict = this.#heard(from, body.i);
-    this.#applyAll(body.m, this.#o.maxJoinMembers, false);
-    return { i: this.#inc, m: mine, ...(verdict === "dead" ? { d: 1 } : {}) };
+    const dead = verdict === "dead" ? { d: 1 } : {};
+    if (Array.isArray(body.l)) {
+      // Second exchange: the leaves that differ; swap their entries.
+      const leaves = new Set(body.l.slice(0, SYNC_LEAVES).filter((x) => isCount(x) && x < SYNC_LEAVES));
+      const mine = this.#entriesIn(leaves);
+      this.#applyAll(body.m, this.#o.maxJoinMembers, false);
+      return { i: this.#inc, m: mine, ...dead };
+    }
+    const theirs = body.d;
+    if (!Array.isArray(theirs) || theirs.length !== SYNC_BUCKETS)
+      throw new P2pInvalidDataError("malformed sync");
+    const leaves = this.#leafDigest();
+    const buckets = bucketDigest(leaves);
+    const x: [number, number[]][] = [];
+    for (let b = 0; b < SYNC_BUCKETS; b++) {
+      if (theirs[b] !== buckets[b]) {
+        x.push([b, Array.from(leaves.subarray(b * SYNC_BUCKETS, (b + 1) * SYNC_BUCKETS))]);
+      }
+    }
+    return { i: this.#inc, ...(x.length > 0 ? { x } : {}), ...dead };
   }
 
-  /** Every member known (dead ones included, so that deaths spread too), at most `maxJoinMembers`. */
-  #snapshot(): MemberUpdate[] {
+  /**
+   * The digest of the live member set (this agent included; suspects count as live, incarnations do not count, so
+   * that a refutation not yet heard everywhere is no difference): per leaf, the XOR of a hash of its members' ids.
+   */
+  #leafDigest(): Uint32Array {
+    const leaves = new Uint32Array(SYNC_LEAVES);
+    const add = (twin: number): void => {
+      const h = mix32(twin);
+      leaves[h & (SYNC_LEAVES - 1)]! ^= mix32(h ^ 0x9e3779b9);
+    };
+    add(this.self);
+    for (const twin of this.#live) add(twin);
+    return leaves;
+  }
+
+  /** The members (dead ones included, and this agent) whose leaf is in `leaves`, at most `maxSyncMembers`. */
+  #entriesIn(leaves: ReadonlySet<number>): MemberUpdate[] {
     const out: MemberUpdate[] = [];
+    const inLeaf = (twin: number): boolean => leaves.has(mix32(twin) & (SYNC_LEAVES - 1));
+    if (inLeaf(this.self)) out.push([this.self, STATE_CODE.alive, this.#inc]);
     for (const m of this.#members.values()) {
-      if (out.length >= this.#o.maxJoinMembers) break;
-      out.push([m.twin, STATE_CODE[m.state], m.inc]);
+      if (inLeaf(m.twin)) out.push([m.twin, STATE_CODE[m.state], m.inc]);
     }
-    return out;
+    return out.length <= this.#o.maxSyncMembers
+      ? out
+      : shuffle(out, this.#d.random).slice(0, this.#o.maxSyncMembers);
   }
 
   #onJoin(from: number, body: unknown): unknown {
@@ -569,7 +651,11 @@ export class Membership {
         m.firsthand = false;
         m.since = this.#d.clock.now();
       }
-      if (spread) this.#enqueue([m.twin, STATE_CODE[state], inc]);
+      // A live member's new incarnation is no news to pass on: it matters to the agents that suspected it, and
+      // those get it from the member itself (the ack to their probe) or from an agent that held it suspect (a
+      // state change, below). Passing every refutation on to everybody made each agent's piggyback traffic grow
+      // with the size of the network.
+      if (spread && state !== MemberState.Alive) this.#enqueue([m.twin, STATE_CODE[state], inc]);
       return;
     }
     m.inc = inc;
@@ -645,14 +731,14 @@ export class Membership {
   // ── piggyback buffer ──
 
   #enqueue(u: MemberUpdate, urgent = u[1] === STATE_CODE.dead): void {
-    this.#queue.enqueue(u, urgent);
+    this.#queue.enqueue(u, urgent, this.#d.clock.now());
   }
 
   /** The updates to piggyback on one message (each goes `retransmitMult·⌈log10(n+2)⌉` times). */
   #take(): MemberUpdate[] {
     if (this.#queue.size === 0 || this.#o.maxPiggyback === 0) return [];
     const limit = this.#o.retransmitMult * Math.ceil(Math.log10(this.#live.length + 2));
-    return this.#queue.take(this.#o.maxPiggyback, limit);
+    return this.#queue.take(this.#o.maxPiggyback, limit, this.#d.clock.now());
   }
 }
 

@@ -20,15 +20,23 @@ export interface P2pOptions {
   retransmitMult: number;
   /** Membership updates carried by one ping or ack. @default 8 */
   maxPiggyback: number;
-  /** Membership updates waiting to be piggybacked (beyond, the most sent are dropped). @default 512 */
+  /** Membership updates waiting to be piggybacked (beyond, the oldest are dropped). @default 512 */
   maxUpdateBuffer: number;
-  /** Members sent in an answer to `p2p.join` and in a `p2p.sync`. @default 4096 */
+  /**
+   * A membership update is piggybacked for at most this many periods after it was queued: by then it reached
+   * everybody or was superseded (the sync repairs the rest). Keeps a burst of news (a thousand joins) from filling
+   * every message for minutes. @default 30
+   */
+  maxUpdateAgePeriods: number;
+  /** Members sent in an answer to `p2p.join` (and taken from one bulk list). @default 4096 */
   maxJoinMembers: number;
   /**
-   * Every this many periods an agent swaps its whole member list with a random member (push-pull anti-entropy:
-   * repairs whatever gossip and piggybacking missed). @default 20
+   * Every this many periods an agent compares a digest of its member list with a random member's and swaps the
+   * entries where they differ (push-pull anti-entropy: repairs whatever gossip and piggybacking missed). @default 20
    */
   syncPeriods: number;
+  /** Member entries sent in one `p2p.sync` message when digests differ (the rest at the next sync). @default 512 */
+  maxSyncMembers: number;
   /** With no live member left, re-join the bootstrap agents every this many periods. @default 5 */
   rejoinPeriods: number;
   /** How long a dead member is remembered (so that stale news cannot resurrect it). @default 120000 */
@@ -72,6 +80,12 @@ export interface P2pOptions {
   maxTagLength: number;
   /** Agents a search is forwarded to by each agent that cannot answer it. @default 3 */
   searchFanout: number;
+  /**
+   * A forwarded search goes to one agent at a time: to the next when the previous answered nothing or after this
+   * long without an answer (a hedged request: a lost message costs this much, and the agents that would have
+   * answered the same records are not asked). @default 250
+   */
+  searchHedgeMs: number;
   /** Hop limit of searches (a caller may ask for less). @default 4 */
   searchMaxHops: number;
   /** Time granted per remaining hop to a forwarded search. @default 1000 */
@@ -137,8 +151,10 @@ export const P2P_DEFAULTS: Readonly<P2pOptions> = Object.freeze({
   retransmitMult: 4,
   maxPiggyback: 8,
   maxUpdateBuffer: 512,
+  maxUpdateAgePeriods: 30,
   maxJoinMembers: 4096,
   syncPeriods: 20,
+  maxSyncMembers: 512,
   rejoinPeriods: 5,
   deadRetentionMs: 120_000,
   maxMembers: 100_000,
@@ -158,6 +174,7 @@ export const P2P_DEFAULTS: Readonly<P2pOptions> = Object.freeze({
   cacheTtlMs: 300_000,
   maxTagLength: 64,
   searchFanout: 3,
+  searchHedgeMs: 250,
   searchMaxHops: 4,
   searchHopTimeoutMs: 1000,
   maxResults: 16,

@@ -64,6 +64,71 @@ describe("p2p search", () => {
     sim.stopAll();
   });
 
+  test("search — a forwarded search asks one agent at a time: the next only after an empty answer or searchHedgeMs", async () => {
+    const sim = simAgents({ loss: 0 });
+    const agents = await startMesh(sim, 40, tagsOf);
+    await sim.net.run(5 * PERIOD);
+    const asker = agents[20]!; // not twin 1, the bootstrap agent (everybody announces to it)
+    // A name the asker has not cached: its first home has it (announced to it), so one request is enough.
+    let wanted: number | undefined;
+    for (let t = 2; t <= 40 && wanted === undefined; t++) {
+      if (t === asker.twin) continue;
+      if ((await settle(sim, asker.search(`svc-${t}`, { maxHops: 0 }))).results.length === 0) wanted = t;
+    }
+    assert.ok(wanted !== undefined);
+    const sent = asker.stats().search.sent;
+    const res = await settle(sim, asker.search(`svc-${wanted}`, { maxHops: 1 }));
+    assert.equal(res.results[0]?.twin, wanted);
+    assert.equal(asker.stats().search.sent - sent, 1, "one agent asked");
+    sim.stopAll();
+
+    // Askers with two neighbours, one of which never answers searches: whichever is asked first, the search is
+    // answered; when the silent one is asked first, the other is asked searchHedgeMs later.
+    const hedge = 150;
+    const sim2 = simAgents({ loss: 0 }, { ...FAST, homeReplicas: 0, maxNeighbours: 2, searchHedgeMs: hedge });
+    const silentAsked = new Map<number, number>();
+    const silentWrap = (t: AgentTransport): AgentTransport => ({
+      self: t.self,
+      request: (...args) => t.request(...args),
+      serve: (command, handler) =>
+        command === "p2p.search"
+          ? t.serve(command, (from) => {
+              silentAsked.set(from, sim2.net.now);
+              return new Promise<never>(() => {});
+            })
+          : t.serve(command, handler),
+    });
+    sim2.make(2, { bootstrap: [3], wrap: silentWrap });
+    // The owner announces its record to the silent agent only (its one neighbour).
+    sim2.make(3, { bootstrap: [2], tags: { category: "barber" }, options: { maxNeighbours: 1 } });
+    const askers = [1, 4, 5, 6, 7, 8].map((t) => sim2.make(t, { bootstrap: [2, 3] }));
+    for (const x of sim2.agents.values()) void x.start();
+    await sim2.net.run(6 * PERIOD);
+    for (const x of askers) assert.deepEqual([...x.neighbours()].sort(), [2, 3]);
+    let silentFirst = 0;
+    for (const x of askers) {
+      const t0 = sim2.net.now;
+      const before = x.stats().search.sent;
+      const r = await settle(sim2, x.search("barber", { maxHops: 1 }));
+      const took = sim2.net.now - t0;
+      assert.equal(r.results[0]?.twin, 3, `asker ${x.twin}`);
+      const askedSilent = silentAsked.get(x.twin);
+      if (askedSilent !== undefined && askedSilent - t0 < hedge) {
+        silentFirst++;
+        assert.equal(x.stats().search.sent - before, 2);
+        assert.ok(took >= hedge, `asker ${x.twin}: the owner was asked after searchHedgeMs (${took} ms)`);
+      } else {
+        assert.equal(x.stats().search.sent - before, 1, `asker ${x.twin}: answered by the first one asked`);
+        assert.ok(took < hedge, `asker ${x.twin}: ${took} ms`);
+      }
+    }
+    assert.ok(
+      silentFirst > 0 && silentFirst < askers.length,
+      `${silentFirst} askers asked the silent one first`,
+    );
+    sim2.stopAll();
+  });
+
   test("search — answers are cached by every agent on the way back, and cache entries expire", async () => {
     // A line A(1) → B(2) → C(3) → D(4): neighbour flooding only, one neighbour each (the bootstrap agent).
     const sim = simAgents({ loss: 0 }, { ...FAST, homeReplicas: 0, maxNeighbours: 1, cacheTtlMs: 3000 });
