@@ -90,7 +90,11 @@ export type P2pEvent =
 export interface SearchOptions {
   /** Hops the query may travel (0 = own cache only). @default options.searchMaxHops */
   maxHops?: number;
-  /** Drop results whose twin scores below this in this agent's reputation table. @default 0 */
+  /**
+   * Drop results whose twin scores below this in this agent's reputation table. Results in doubt (this agent had
+   * no good answer from them, and reports about them weigh in or they timed out) are first checked at first hand —
+   * asked for their own record — at most `options.maxChecksPerSearch` per search. @default 0 (no filter, no checks)
+   */
   minReputation?: number;
   /** Results at most. @default options.maxResults */
   limit?: number;
@@ -176,6 +180,8 @@ export class P2pAgent {
   readonly #verified: LruCache<string, true>;
   readonly #listeners = new Set<(event: P2pEvent) => void>();
   readonly #reportedAt = new Map<number, number>();
+  /** When this agent last checked another at first hand (see `#checkDoubted`). */
+  readonly #checkedAt = new Map<number, number>();
   readonly #timeouts = new Map<number, number>();
   readonly #bootstrap: readonly number[];
   readonly #reports = { filed: 0, received: 0 };
@@ -326,7 +332,17 @@ export class P2pAgent {
         ms,
       );
     });
-    const res = await Promise.race([this.#search.search(q, maxHops, limit, accept), timeout]);
+    const run = async (): Promise<Resolved> => {
+      const found = await this.#search.search(q, maxHops, limit, accept);
+      if (minReputation <= 0 || found.results.length === 0) return found;
+      // Reports only raise doubt: check doubted results at first hand, then filter on what that showed.
+      await this.#checkDoubted(found.results.map((f) => f.record));
+      const kept = found.results.filter((f) => accept(f.record.twin));
+      return kept.length > 0
+        ? { ...found, results: kept }
+        : { results: [], distance: undefined, fromCache: false };
+    };
+    const res = await Promise.race([run(), timeout]);
     if (timer !== undefined) this.#clock.clearTimeout(timer);
     return {
       results: res.results.map((f) => ({
@@ -464,6 +480,31 @@ export class P2pAgent {
       list = [...list, ...sample(m.live(), want - list.length, this.#random, (x) => have.has(x))];
     }
     this.#neighbours = list;
+  }
+
+  /**
+   * Checks (at most `maxChecksPerSearch`, lowest scores first) the owners of `records` that are in doubt (see
+   * `ReputationTable.inDoubt`) and were not checked within `checkCooldownMs`.
+   */
+  async #checkDoubted(records: readonly ServiceRecord[]): Promise<void> {
+    const o = this.options;
+    const now = this.#clock.now();
+    const doubted = records
+      .filter((r) => {
+        if (r.twin === this.twin || !this.#reputation.inDoubt(r.twin)) return false;
+        const at = this.#checkedAt.get(r.twin);
+        return at === undefined || now - at >= o.checkCooldownMs;
+      })
+      .sort((a, b) => this.#reputation.score(a.twin) - this.#reputation.score(b.twin))
+      .slice(0, o.maxChecksPerSearch);
+    for (const r of doubted) {
+      this.#checkedAt.delete(r.twin);
+      this.#checkedAt.set(r.twin, now);
+      if (this.#checkedAt.size > o.maxReputationEntries) {
+        this.#checkedAt.delete(this.#checkedAt.keys().next().value!);
+      }
+    }
+    await Promise.all(doubted.map((r) => this.#search.check(r.twin, r.tags)));
   }
 
   #scoreOf(twin: number): number {

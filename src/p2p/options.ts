@@ -105,9 +105,15 @@ export interface P2pOptions {
   invalidWeight: number;
   /** Half-life of behavioural evidence and reports. @default 3600000 */
   reputationHalfLifeMs: number;
-  /** Most a single report weighs (from a reporter of full standing), in failures. @default 1 */
+  /** Most a single report weighs (from a reporter of full standing), in failures. @default 0.2 */
   reportWeight: number;
-  /** Cap of the total weight of reports about one agent, in failures. @default 8 */
+  /**
+   * Cap of the total weight of reports about one agent, in failures. It bounds what hearsay alone can do: a
+   * stranger's score falls at most to `priorWeight / (2·priorWeight + maxReportWeight)` (0.444 by default, above the
+   * recommended `minReputation` 0.4 even after a timeout of this agent's own: 0.404), whoever and however many the
+   * reporters are. Reports raise doubt; only this agent's own dealings — including the check `search()` makes of a
+   * doubted result — bring a score lower. @default 0.5
+   */
   maxReportWeight: number;
   /**
    * Reporters known by tenure only (this agent never dealt with them) move a score in proportion to how many they
@@ -133,8 +139,19 @@ export interface P2pOptions {
   tenureFullMs: number;
   /** An agent reports the same subject again only after this long. @default 600000 */
   reportCooldownMs: number;
-  /** Consecutive unanswered searches (from a member that answers pings) before it is reported unresponsive. @default 3 */
+  /**
+   * Consecutive unanswered searches (from a member that answers pings) before it is reported unresponsive. A
+   * report only raises doubt, which a live agent dispels by answering a check, so this can be small. @default 2
+   */
   unresponsiveAfter: number;
+  /**
+   * Results `search()` checks at most per search (when it filters by `minReputation`): an agent in doubt — this
+   * agent had no good answer from it, and reports about it weigh in or it timed out — is asked for its own record
+   * first (one retry if that times out); what it answers is first-hand evidence. @default 4
+   */
+  maxChecksPerSearch: number;
+  /** An agent checks the same other agent again only after this long. @default 600000 */
+  checkCooldownMs: number;
   /** Hops of a misbehaviour report. @default 6 */
   reportMaxHops: number;
   /** Reputation table entries at most. @default 100000 */
@@ -184,15 +201,17 @@ export const P2P_DEFAULTS: Readonly<P2pOptions> = Object.freeze({
   timeoutWeight: 0.5,
   invalidWeight: 4,
   reputationHalfLifeMs: 3_600_000,
-  reportWeight: 1,
-  maxReportWeight: 8,
+  reportWeight: 0.2,
+  maxReportWeight: 0.5,
   reportQuorum: 0.1,
   maxReportersPerSubject: 128,
   maxReportsPerReporter: 16,
   confidenceInteractions: 4,
   tenureFullMs: 86_400_000,
   reportCooldownMs: 600_000,
-  unresponsiveAfter: 3,
+  unresponsiveAfter: 2,
+  maxChecksPerSearch: 4,
+  checkCooldownMs: 600_000,
   reportMaxHops: 6,
   maxReputationEntries: 100_000,
 });
@@ -200,6 +219,7 @@ export const P2P_DEFAULTS: Readonly<P2pOptions> = Object.freeze({
 /** Options that may be 0 (the others must be ≥ 1). */
 const MAY_BE_ZERO = new Set<keyof P2pOptions>([
   "indirectProbes",
+  "maxChecksPerSearch",
   "homeReplicas",
   "maxSuspectProbes",
   "maxPiggyback",

@@ -12,6 +12,7 @@ import {
   queryKey,
   type RecordProblem,
   type ServiceRecord,
+  type ServiceTags,
 } from "./records.js";
 import type { AgentTransport } from "./transport.js";
 import { isCount, isObject, isShortString, isTwinId } from "./wire.js";
@@ -52,6 +53,8 @@ export interface SearchStats {
   announcedIn: number;
   /** Announcements sent. */
   announcedOut: number;
+  /** First-hand checks of doubted agents (requests, retries included). */
+  checks: number;
 }
 
 /** What {@link SearchService} needs from the agent. */
@@ -81,6 +84,7 @@ export interface SearchDeps {
 }
 
 const EMPTY: Resolved = { results: [], distance: undefined, fromCache: false };
+const TIMED_OUT: Resolved & { timedOut: true } = { ...EMPTY, timedOut: true };
 
 /**
  * Tag search with caches on the way. An agent answers a query from its own record and its cache; otherwise, while
@@ -102,6 +106,7 @@ export class SearchService {
     sent: 0,
     announcedIn: 0,
     announcedOut: 0,
+    checks: 0,
   };
   readonly #d: SearchDeps;
   readonly #o: P2pOptions;
@@ -208,6 +213,27 @@ export class SearchService {
     }
     if (this.#announced.size > 4 * (targets.size + 16)) {
       for (const t of this.#announced.keys()) if (!targets.has(t)) this.#announced.delete(t);
+    }
+  }
+
+  /**
+   * Checks `twin` at first hand: asks it for its own record (a search for `tags`, the tags of the record we hold
+   * of it, answered by it alone), once more if that timed out. Its answer is scored as any other (good, timeout or
+   * invalid data). Resolves when done; never rejects.
+   */
+  async check(twin: number, tags: ServiceTags): Promise<void> {
+    let query: NormalizedQuery;
+    try {
+      query = normalizeQuery(tags, this.#o.maxTagLength);
+    } catch {
+      return;
+    }
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const q = "fields" in query ? query.fields : query.any;
+      const body = { id: randomId(this.#d.random), q, h: 0, p: [], l: 1 };
+      this.stats.checks++;
+      const r = await this.#ask(twin, query, body, this.#o.searchHopTimeoutMs, 1);
+      if (r.timedOut !== true) return;
     }
   }
 
@@ -379,12 +405,15 @@ export class SearchService {
     body: unknown,
     timeout: number,
     limit: number,
-  ): Promise<{ results: Found[]; distance: number | undefined; fromCache: boolean }> {
+  ): Promise<Resolved & { timedOut?: true }> {
     let reply: unknown;
     try {
       reply = await this.#d.transport.request(to, SEARCH_COMMANDS.search, body, timeout);
     } catch (err) {
-      if (isTimeout(err)) this.#d.timeout(to);
+      if (isTimeout(err)) {
+        this.#d.timeout(to);
+        return TIMED_OUT;
+      }
       return EMPTY;
     }
     if (!isObject(reply) || !Array.isArray(reply.r)) {

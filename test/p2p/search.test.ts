@@ -255,6 +255,80 @@ describe("p2p search", () => {
     sim.stopAll();
   });
 
+  test("search — with minReputation, results in doubt are checked first: a framed agent passes, a reported forger and a silent agent do not", async () => {
+    // Tenure is full after 1 s here, so the reporters below weigh as much as old members can.
+    const sim = simAgents({ loss: 0 }, { ...FAST, tenureFullMs: 1000 });
+    const rnd = sim.net.random;
+    const forgeAll = (t: AgentTransport): AgentTransport => ({
+      self: t.self,
+      request: (...args) => t.request(...args),
+      serve: (command, handler) =>
+        command === "p2p.search"
+          ? t.serve(command, (_from, body) => {
+              const q = (body as { q: unknown }).q;
+              const tags = typeof q === "string" ? { category: q } : (q as ServiceTags);
+              let signature = "";
+              for (let i = 0; i < 130; i++) signature += Math.floor(rnd() * 16).toString(16);
+              const rec = {
+                twin: 1,
+                tags,
+                issuedAt: sim.net.now,
+                expiresAt: sim.net.now + 60_000,
+                signature,
+              };
+              return { r: [{ rec, rep: 1 }], d: 0 };
+            })
+          : t.serve(command, handler),
+    });
+    const silentAll = (t: AgentTransport): AgentTransport => ({
+      self: t.self,
+      request: (...args) => t.request(...args),
+      serve: (command, handler) =>
+        command === "p2p.search"
+          ? t.serve(command, () => new Promise<never>(() => {}))
+          : t.serve(command, handler),
+    });
+    const barber = (name: string): ServiceTags => ({ category: "barber", name });
+    const asker = sim.make(1, { bootstrap: [2] });
+    sim.make(2, { tags: barber("framed") });
+    sim.make(3, { tags: barber("forger"), wrap: forgeAll });
+    sim.make(4, { tags: barber("silent"), wrap: silentAll });
+    for (let t = 5; t <= 16; t++) sim.make(t);
+    for (const a of sim.agents.values()) void a.start();
+    assert.ok(await sim.net.runUntil(() => asker.members().length === 15, 20_000));
+    await sim.net.run(10 * PERIOD);
+    // Agents 5–10 collude against 2; agents 11–16 witnessed 3 forging and 4 staying silent (the asker cannot tell
+    // colluders from witnesses: all are old members it never dealt with).
+    for (let t = 5; t <= 10; t++) sim.agents.get(t)!.report(2, "invalid");
+    for (let t = 11; t <= 16; t++) {
+      sim.agents.get(t)!.report(3, "invalid");
+      sim.agents.get(t)!.report(4, "unresponsive");
+    }
+    await sim.net.run(5 * PERIOD);
+    for (const s of [2, 3, 4]) {
+      const v = asker.reputationOf(s);
+      assert.equal(v.reporters, 6, `reports about ${s} reached the asker`);
+      assert.ok(v.score >= 0.4 && v.score < 0.45, `hearsay alone about ${s}: ${v.score}`);
+    }
+    const all = await settle(sim, asker.search("barber"));
+    assert.deepEqual(all.results.map((r) => r.twin).sort(), [2, 3, 4], "no filter: no check, everything");
+    const checks = asker.stats().search.checks;
+    assert.equal(checks, 0);
+    const filtered = await settle(sim, asker.search("barber", { minReputation: 0.4 }));
+    assert.deepEqual(
+      filtered.results.map((r) => r.twin),
+      [2],
+      "the framed agent passes its check; the forger and the silent agent fail theirs",
+    );
+    assert.ok(asker.reputationOf(2).score > 0.5, `framed: ${asker.reputationOf(2).score}`);
+    assert.ok(asker.reputationOf(3).score < 0.3, `forger: ${asker.reputationOf(3).score}`);
+    assert.ok(asker.reputationOf(4).score < 0.4, `silent: ${asker.reputationOf(4).score}`);
+    assert.equal(asker.stats().search.checks, 4, "one check each, the silent agent's retried once");
+    await settle(sim, asker.search("barber", { minReputation: 0.4 }));
+    assert.equal(asker.stats().search.checks, 4, "not again within checkCooldownMs");
+    sim.stopAll();
+  });
+
   test("search — hop limits: maxHops 0 only looks here; bad arguments are refused", async () => {
     const sim = simAgents({ loss: 0 });
     const agents = await startMesh(sim, 4, tagsOf);
