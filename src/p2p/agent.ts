@@ -28,6 +28,7 @@ import {
   signRecord,
   type TagQuery,
 } from "./records.js";
+import type { BootstrapSource } from "./registry-bootstrap.js";
 import {
   isReportReason,
   Outcome,
@@ -66,8 +67,13 @@ export interface P2pAgentConfig {
   keys: KeyDirectory;
   /** The service this agent advertises; none for an agent that only searches. */
   tags?: ServiceTags;
-  /** Agents to join at start (from configuration or the registry). */
+  /** Agents to join at start (from configuration). */
   bootstrap?: readonly number[];
+  /**
+   * Where to find contacts when the bootstrap agents do not answer or none are given, e.g.
+   * `registryBootstrap(registry)`: at start, and again every `discoverPeriods` while the agent has no contact.
+   */
+  discover?: BootstrapSource;
   /** @default the system clock */
   clock?: Clock;
   /** @default Math.random */
@@ -84,7 +90,9 @@ export type P2pEvent =
   /** Another agent timed out or sent invalid data to this one (its score dropped). */
   | { type: "misbehaviour"; twin: number; outcome: "timeout" | "invalid"; reason: string }
   /** A misbehaviour report arrived (`accepted` = new, held and passed on) or was filed by this agent. */
-  | { type: "report"; reporter: number; subject: number; reason: ReportReason; accepted: boolean };
+  | { type: "report"; reporter: number; subject: number; reason: ReportReason; accepted: boolean }
+  /** The agent looked for contacts (`discover`): `candidates` asked, the twins that `joined` it in. */
+  | { type: "discovery"; candidates: number; joined: number[] };
 
 /** Options of one search. */
 export interface SearchOptions {
@@ -184,6 +192,9 @@ export class P2pAgent {
   readonly #checkedAt = new Map<number, number>();
   readonly #timeouts = new Map<number, number>();
   readonly #bootstrap: readonly number[];
+  readonly #discoverSource: BootstrapSource | undefined;
+  #discovering = false;
+  #lastDiscovery = 0;
   readonly #reports = { filed: 0, received: 0 };
   #tags: ServiceTags | undefined;
   #record: ServiceRecord | undefined;
@@ -216,6 +227,10 @@ export class P2pAgent {
     this.#random = config.random ?? Math.random;
     this.#verifySig = config.verify ?? isValidSignature;
     this.#bootstrap = bootstrap.filter((t) => t !== this.twin);
+    if (config.discover !== undefined && typeof config.discover.candidates !== "function") {
+      throw new InvalidArgumentError("discover", "expected a BootstrapSource");
+    }
+    this.#discoverSource = config.discover;
     this.#tags = config.tags === undefined ? undefined : checkTags(config.tags, o.maxTagLength);
     this.#verified = new LruCache(o.verifiedCacheSize);
     this.#cache = new RecordCache(o.cacheSize, o.cacheTtlMs);
@@ -270,9 +285,10 @@ export class P2pAgent {
   }
 
   /**
-   * Serves the `p2p.*` commands, signs the service record, joins the bootstrap agents and starts the protocol
-   * timers. Resolves once the first join round is over (it does not fail when nobody answered: the agent keeps
-   * trying every `rejoinPeriods` periods).
+   * Serves the `p2p.*` commands, signs the service record, joins the bootstrap agents (or, when none answered,
+   * candidates from `discover`) and starts the protocol timers. Resolves once the first join round is over (it
+   * does not fail when nobody answered: the agent keeps trying every `rejoinPeriods` periods, and `discover` every
+   * `discoverPeriods`).
    */
   async start(): Promise<void> {
     if (this.#running) return;
@@ -281,7 +297,9 @@ export class P2pAgent {
     this.#gossip.start();
     this.#search.start();
     this.#timer = this.#clock.setTimeout(() => this.#tick(), this.options.periodMs);
-    await this.#membership.start();
+    const joined = await this.#membership.start();
+    if (!this.#running) return;
+    if (!joined && this.#discoverSource !== undefined) await this.#discover();
     if (!this.#running) return;
     this.#refreshNeighbours();
     this.#search.announce();
@@ -444,6 +462,14 @@ export class P2pAgent {
     if (!this.#running) return;
     this.#timer = this.#clock.setTimeout(() => this.#tick(), this.options.periodMs);
     this.#ticks++;
+    if (
+      this.#discoverSource !== undefined &&
+      !this.#discovering &&
+      this.#membership.live().length === 0 &&
+      this.#ticks - this.#lastDiscovery >= this.options.discoverPeriods
+    ) {
+      void this.#discover();
+    }
     this.#refreshNeighbours();
     const rec = this.#record;
     let fresh = false;
@@ -452,6 +478,35 @@ export class P2pAgent {
       fresh = true;
     }
     if (fresh || this.#ticks % this.options.announcePeriods === 0) this.#search.announce();
+  }
+
+  /**
+   * Asks the `discover` source for candidates and lets them join this agent in, `discoverBatch` at a time, until
+   * one answers (its answer is the whole member list) or somebody joined this agent meanwhile.
+   */
+  async #discover(): Promise<void> {
+    const source = this.#discoverSource;
+    if (source === undefined || this.#discovering) return;
+    this.#discovering = true;
+    this.#lastDiscovery = this.#ticks;
+    let candidates: number[] = [];
+    const joined: number[] = [];
+    try {
+      try {
+        candidates = (await source.candidates(this.twin)).filter((t) => isTwinId(t) && t !== this.twin);
+      } catch {
+        candidates = [];
+      }
+      const batch = this.options.discoverBatch;
+      for (let i = 0; i < candidates.length && this.#running; i += batch) {
+        if (this.#membership.live().length > 0) break;
+        joined.push(...(await this.#membership.joinAll(candidates.slice(i, i + batch))));
+        if (joined.length > 0) break;
+      }
+    } finally {
+      this.#discovering = false;
+    }
+    if (this.#running) this.#emit({ type: "discovery", candidates: candidates.length, joined });
   }
 
   #sign(): void {

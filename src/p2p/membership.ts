@@ -241,20 +241,25 @@ export class Membership {
    * Resolves true if at least one answered.
    */
   async join(targets: readonly number[]): Promise<boolean> {
+    return (await this.joinAll(targets)).length > 0;
+  }
+
+  /** {@link join}, resolving with the twins that answered. */
+  async joinAll(targets: readonly number[]): Promise<number[]> {
     const t = this.#d.transport;
     const asked = [...new Set(targets)].filter((x) => x !== t.self);
-    if (asked.length === 0) return false;
+    if (asked.length === 0) return [];
     const replies = await Promise.allSettled(
       asked.map((x) => t.request(x, MEMBERSHIP_COMMANDS.join, { i: this.#inc }, 2 * this.#o.periodMs)),
     );
-    if (!this.#running) return false;
-    let ok = false;
+    if (!this.#running) return [];
+    const answered: number[] = [];
     let comeback = false;
     for (const [index, r] of replies.entries()) {
       if (r.status !== "fulfilled" || !isObject(r.value)) continue;
       const { i, m, y } = r.value;
       if (!isCount(i) || !Array.isArray(m)) continue;
-      ok = true;
+      answered.push(asked[index]!);
       if (isCount(y)) comeback = true;
       if (isCount(y) && y >= this.#inc) this.#inc = y + 1;
       this.#heard(asked[index]!, i);
@@ -264,12 +269,12 @@ export class Membership {
         }
       }
     }
-    if (ok) {
+    if (answered.length > 0) {
       this.stats.joins++;
       if (comeback) this.#announceSelf();
       else this.#enqueue([this.self, STATE_CODE.alive, this.#inc]);
     }
-    return ok;
+    return answered;
   }
 
   /**

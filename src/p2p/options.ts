@@ -39,6 +39,10 @@ export interface P2pOptions {
   maxSyncMembers: number;
   /** With no live member left, re-join the bootstrap agents every this many periods. @default 5 */
   rejoinPeriods: number;
+  /** Candidates from `P2pAgentConfig.discover` asked to let this agent join at once. @default 8 */
+  discoverBatch: number;
+  /** With no live member left, ask `P2pAgentConfig.discover` again every this many periods. @default 30 */
+  discoverPeriods: number;
   /** How long a dead member is remembered (so that stale news cannot resurrect it). @default 120000 */
   deadRetentionMs: number;
   /** Members known at most (alive, suspect and remembered dead). @default 100000 */
@@ -173,6 +177,8 @@ export const P2P_DEFAULTS: Readonly<P2pOptions> = Object.freeze({
   syncPeriods: 20,
   maxSyncMembers: 512,
   rejoinPeriods: 5,
+  discoverBatch: 8,
+  discoverPeriods: 30,
   deadRetentionMs: 120_000,
   maxMembers: 100_000,
   maxIncarnationStep: 1_000_000,
