@@ -168,7 +168,7 @@ async function mainWorld(
     const actuallyDown = killed.has(e.twin);
     if (e.state === "suspect" && e.cause === "probe" && !actuallyDown) falseSuspicions++;
     if (e.state === "dead" && !actuallyDown) {
-      if (e.cause === "suspicion-timeout") falseDeathDeclarations++;
+      if (e.cause === "suspicion-timeout" || e.cause === "confirmed") falseDeathDeclarations++;
       falseDeathPairs.add(`${observer}:${e.twin}`);
     }
     if (e.state === "dead" && actuallyDown) {
@@ -489,7 +489,7 @@ async function reputationWorld(n: number): Promise<RepResult> {
       filtered: misShare(inLast(filteredSamples)),
     },
     answered: { plain: answered(inLast(plain)), filtered: answered(inLast(filteredSamples)) },
-    checksPerSearch: checksLast / Math.max(1, inLast(filteredSamples).length),
+    checksPerSearch: checksLast / Math.max(1, inLast(filteredSamples).length + inLast(samples).length),
   };
 }
 
@@ -628,7 +628,7 @@ if (rep !== undefined) {
     `- searching without a filter: ${share(m.plain)}, searches answered ${pc(rep.answered.plain, 2)};`,
   );
   console.log(
-    `- searching with minReputation ${REP_THRESHOLD}: ${share(m.filtered)}, searches answered ${pc(rep.answered.filtered, 2)}, ${f2(rep.checksPerSearch)} first-hand checks per search (first ${LAST_MS / 1000} s of the phase: ${share(m.filteredFirst)}).`,
+    `- searching with minReputation ${REP_THRESHOLD}: ${share(m.filtered)}, searches answered ${pc(rep.answered.filtered, 2)}, ${f2(rep.checksPerSearch)} first-hand checks per search made by anybody (checks of results in doubt and after timeouts) (first ${LAST_MS / 1000} s of the phase: ${share(m.filteredFirst)}).`,
   );
 }
 log("done");

@@ -275,7 +275,7 @@ export class P2pAgent {
       score: (t) => this.#reputation.score(t),
       check: (r) => this.#check(r),
       good: (t) => this.#good(t),
-      timeout: (t) => this.#timeout(t),
+      timeout: (t, q, check) => this.#timeout(t, q, check),
       invalid: (t, reason) => this.#invalid(t, reason),
     });
   }
@@ -431,10 +431,14 @@ export class P2pAgent {
       this.#reportedAt.delete(this.#reportedAt.keys().next().value!);
     }
     this.#reports.filed++;
+    const o = this.options;
     this.#gossip.publish(
       REPORT_KIND,
       { s: subject, r: reason, at: now },
-      { maxHops: this.options.reportMaxHops },
+      {
+        maxHops:
+          reason === "unresponsive" ? Math.min(o.unresponsiveMaxHops, o.reportMaxHops) : o.reportMaxHops,
+      },
     );
     this.#emit({ type: "report", reporter: this.twin, subject, reason, accepted: true });
     return true;
@@ -551,15 +555,10 @@ export class P2pAgent {
         return at === undefined || now - at >= o.checkCooldownMs;
       })
       .sort((a, b) => this.#reputation.score(a.twin) - this.#reputation.score(b.twin))
-      .slice(0, o.maxChecksPerSearch);
-    for (const r of doubted) {
-      this.#checkedAt.delete(r.twin);
-      this.#checkedAt.set(r.twin, now);
-      if (this.#checkedAt.size > o.maxReputationEntries) {
-        this.#checkedAt.delete(this.#checkedAt.keys().next().value!);
-      }
-    }
-    await Promise.all(doubted.map((r) => this.#search.check(r.twin, r.tags)));
+      .slice(0, o.maxChecksPerSearch)
+      .filter((r) => this.#mayCheck(r.twin, now));
+    // Ask each for its own record (the tags of the record we hold of it).
+    await Promise.all(doubted.map((r) => this.#search.check(r.twin, normalizeQuery(r.tags, o.maxTagLength))));
   }
 
   #scoreOf(twin: number): number {
@@ -603,15 +602,43 @@ export class P2pAgent {
     this.#timeouts.delete(twin);
   }
 
-  #timeout(twin: number): void {
+  /**
+   * `twin` did not answer a search (or a check of it: `check`). Scored; a search timeout from an agent that answers
+   * pings is checked at once (a lost message, or an agent that answers pings but not searches: better known now
+   * than left in doubt until it turns up in a result). `unresponsiveAfter` timeouts in a row (a check's included)
+   * file an "unresponsive" report, which travels `unresponsiveMaxHops` only: lost messages make honest agents file
+   * some, and their cost per agent must not grow with the network.
+   */
+  #timeout(twin: number, query: NormalizedQuery, check: boolean): void {
     this.#reputation.record(twin, Outcome.Timeout);
     const n = (this.#timeouts.get(twin) ?? 0) + 1;
     this.#timeouts.set(twin, n);
-    this.#emit({ type: "misbehaviour", twin, outcome: "timeout", reason: `${n} unanswered in a row` });
-    if (n >= this.options.unresponsiveAfter && this.#membership.member(twin)?.state === MemberState.Alive) {
+    const what = check ? "a check" : "a search";
+    this.#emit({
+      type: "misbehaviour",
+      twin,
+      outcome: "timeout",
+      reason: `${what}: ${n} unanswered in a row`,
+    });
+    const answersPings = this.#membership.member(twin)?.state === MemberState.Alive;
+    if (n >= this.options.unresponsiveAfter && answersPings) {
       this.#timeouts.delete(twin);
       if (this.#running) this.report(twin, "unresponsive");
+    } else if (!check && answersPings && this.#running && this.#mayCheck(twin, this.#clock.now())) {
+      void this.#search.check(twin, query);
     }
+  }
+
+  /** True (and noted) unless `twin` was checked within `checkCooldownMs`. */
+  #mayCheck(twin: number, now: number): boolean {
+    const at = this.#checkedAt.get(twin);
+    if (at !== undefined && now - at < this.options.checkCooldownMs) return false;
+    this.#checkedAt.delete(twin);
+    this.#checkedAt.set(twin, now);
+    if (this.#checkedAt.size > this.options.maxReputationEntries) {
+      this.#checkedAt.delete(this.#checkedAt.keys().next().value!);
+    }
+    return true;
   }
 
   #invalid(twin: number, reason: string): void {

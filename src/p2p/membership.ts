@@ -33,6 +33,11 @@ export type MemberCause =
   | "probe"
   /** it stayed suspect for `suspicionPeriods` periods: declared dead by this agent */
   | "suspicion-timeout"
+  /**
+   * another agent declared it dead at an older incarnation than this agent knew, and this agent's own probe (direct
+   * and indirect) failed too: declared dead by this agent at once
+   */
+  | "confirmed"
   /** news from another agent (piggybacked on pings or pushed by gossip) */
   | "update"
   /** it talked to this agent (a ping, ack or join from it) */
@@ -145,6 +150,8 @@ export class Membership {
   readonly #suspects = new Set<number>();
   /** Members to probe at the next period (conflicting news about them). */
   readonly #recheck = new Set<number>();
+  /** Members declared dead elsewhere at an incarnation older than the one known here: a failed probe confirms. */
+  readonly #staleDeaths = new Set<number>();
   readonly #dead = new Set<number>();
   readonly #queue: PiggybackQueue;
   /** Live members, kept incrementally (swap-remove): `#liveIndex` maps a twin to its slot. */
@@ -348,7 +355,13 @@ export class Membership {
     }
     switch (state) {
       case MemberState.Alive:
-        if (inc <= m.inc) return false;
+        if (inc <= m.inc) {
+          // Alive news about a member we hold dead at a later incarnation than the news has (a comeback whose
+          // incarnation was set by an agent that had not heard of the one it died with): check it ourselves; if
+          // it answers, our ping tells it to come back above the incarnation we hold it dead at.
+          if (m.state === MemberState.Dead && spread) this.#recheck.add(twin);
+          return false;
+        }
         this.#set(m, MemberState.Alive, inc, "update", spread);
         return true;
       case MemberState.Suspect:
@@ -359,8 +372,11 @@ export class Membership {
         return true;
       case MemberState.Dead:
         if (inc < m.inc && m.state !== MemberState.Dead) {
-          // Declared dead at an incarnation it has since left: somebody saw it fail, so check it ourselves now.
+          // Declared dead at an incarnation it has since left (this agent heard of a later one, which need not
+          // have reached the agent that declared it): somebody saw it fail, so check it ourselves now, and if our
+          // probe fails too, take the death at the incarnation we know.
           this.#recheck.add(twin);
+          this.#staleDeaths.add(twin);
           return false;
         }
         if (inc < m.inc || (inc === m.inc && m.state === MemberState.Dead)) return false;
@@ -383,9 +399,11 @@ export class Membership {
     for (const twin of this.#recheck) {
       if (reprobes >= this.#o.maxSuspectProbes) break;
       this.#recheck.delete(twin);
-      if (twin === target || !this.isLive(twin)) continue;
+      const m = this.#members.get(twin);
+      if (twin === target || m === undefined) continue;
       reprobes++;
-      void this.#probe(twin);
+      if (m.state === MemberState.Dead) void this.#ping(twin, undefined, this.#o.pingTimeoutMs, m.inc);
+      else void this.#probe(twin);
     }
     for (const twin of this.#suspects) {
       if (reprobes >= this.#o.maxSuspectProbes) break;
@@ -424,6 +442,7 @@ export class Membership {
     const suspectedAt = m.state === MemberState.Suspect ? m.inc : undefined;
     if (await this.#ping(target, suspectedAt, this.#o.pingTimeoutMs)) {
       this.stats.directAcks++;
+      this.#staleDeaths.delete(target);
       return;
     }
     if (!this.#running) return;
@@ -441,17 +460,29 @@ export class Membership {
     );
     if (ok) {
       this.stats.indirectAcks++;
+      this.#staleDeaths.delete(target);
       return;
     }
-    if (this.#running) this.#suspect(target);
+    if (!this.#running) return;
+    if (this.#staleDeaths.delete(target)) this.#confirmDeath(target);
+    else this.#suspect(target);
   }
 
-  /** One direct ping; true if acked. Applies what the ack carries. */
-  async #ping(target: number, suspectedAt: number | undefined, timeoutMs: number): Promise<boolean> {
+  /**
+   * One direct ping; true if acked. Applies what the ack carries. `deadAt`: we hold the target dead at this
+   * incarnation (it must come back above it).
+   */
+  async #ping(
+    target: number,
+    suspectedAt: number | undefined,
+    timeoutMs: number,
+    deadAt?: number,
+  ): Promise<boolean> {
     const body = {
       i: this.#inc,
       u: this.#take(),
       ...(suspectedAt === undefined ? {} : { s: suspectedAt }),
+      ...(deadAt === undefined ? {} : { x: deadAt }),
     };
     let reply: unknown;
     try {
@@ -474,19 +505,31 @@ export class Membership {
     else m.since = this.#d.clock.now();
     m.firsthand = true;
     this.stats.suspicions++;
-    const inc = m.inc;
-    m.timer = this.#d.clock.setTimeout(
-      () => this.#suspicionTimeout(twin, inc),
-      this.#o.suspicionPeriods * this.#o.periodMs,
-    );
+    const timer = this.#d.clock.setTimeout(() => {
+      // Still our suspicion (no ack from it since, so no refutation reached us): declare it.
+      if (this.#members.get(twin) === m && m.timer === timer) this.#suspicionTimeout(m);
+    }, this.#o.suspicionPeriods * this.#o.periodMs);
+    m.timer = timer;
   }
 
-  #suspicionTimeout(twin: number, inc: number): void {
+  #suspicionTimeout(m: Member): void {
+    m.timer = undefined;
+    if (!this.#running || m.state !== MemberState.Suspect) return;
+    this.#declareDead(m, "suspicion-timeout");
+  }
+
+  /** Our probe of a member declared dead elsewhere (at an older incarnation) failed too. */
+  #confirmDeath(twin: number): void {
     const m = this.#members.get(twin);
-    if (!this.#running || m === undefined || m.state !== MemberState.Suspect || m.inc !== inc) return;
-    this.#set(m, MemberState.Dead, inc, "suspicion-timeout");
+    if (m === undefined || m.state === MemberState.Dead) return;
+    this.#declareDead(m, "confirmed");
+  }
+
+  #declareDead(m: Member, cause: MemberCause): void {
+    const inc = m.inc;
+    this.#set(m, MemberState.Dead, inc, cause);
     this.stats.deathsDeclared++;
-    this.#d.broadcast([twin, STATE_CODE.dead, inc]);
+    this.#d.broadcast([m.twin, STATE_CODE.dead, inc]);
   }
 
   // ── handlers ──
@@ -496,6 +539,7 @@ export class Membership {
     const verdict = this.#heard(from, body.i);
     this.#applyAll(body.u);
     if (isCount(body.s) && body.s >= this.#inc) this.#aboutSelf(STATE_CODE.suspect, body.s);
+    if (isCount(body.x) && body.x >= this.#inc) this.#aboutSelf(STATE_CODE.dead, body.x);
     return { i: this.#inc, u: this.#take(), ...(verdict === "dead" ? { d: 1 } : {}) };
   }
 
@@ -650,12 +694,10 @@ export class Membership {
     if (previous === state) {
       if (inc === m.inc) return;
       m.inc = inc;
-      if (state === MemberState.Suspect) {
-        // A newer suspicion from elsewhere replaces ours: re-probe before acting on it.
-        this.#clearTimer(m);
-        m.firsthand = false;
-        m.since = this.#d.clock.now();
-      }
+      // A newer suspicion from elsewhere: noted. Ours, if we suspect it at first hand, goes on (its timer fires
+      // only while our re-probes keep failing): resetting it made a dead member's probers, who had heard of
+      // different incarnations, reset each other's suspicions and declare the death periods later.
+      if (state === MemberState.Suspect && !m.firsthand) m.since = this.#d.clock.now();
       // A live member's new incarnation is no news to pass on: it matters to the agents that suspected it, and
       // those get it from the member itself (the ack to their probe) or from an agent that held it suspect (a
       // state change, below). Passing every refutation on to everybody made each agent's piggyback traffic grow
@@ -667,6 +709,7 @@ export class Membership {
     m.state = state;
     m.since = this.#d.clock.now();
     if (state !== MemberState.Suspect) {
+      this.#staleDeaths.delete(m.twin);
       this.#clearTimer(m);
       m.firsthand = false;
       this.#suspects.delete(m.twin);

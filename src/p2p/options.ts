@@ -144,10 +144,15 @@ export interface P2pOptions {
   /** An agent reports the same subject again only after this long. @default 600000 */
   reportCooldownMs: number;
   /**
-   * Consecutive unanswered searches (from a member that answers pings) before it is reported unresponsive. A
-   * report only raises doubt, which a live agent dispels by answering a check, so this can be small. @default 2
+   * Consecutive unanswered searches and checks (from a member that answers pings) before it is reported
+   * unresponsive. @default 3
    */
   unresponsiveAfter: number;
+  /**
+   * Hops of an "unresponsive" report (at most `reportMaxHops`): lost messages make honest agents file some, so
+   * they reach a bounded number of agents (≈ 84 with fan-out 4), whatever the size of the network. @default 3
+   */
+  unresponsiveMaxHops: number;
   /**
    * Results `search()` checks at most per search (when it filters by `minReputation`): an agent in doubt — this
    * agent had no good answer from it, and reports about it weigh in or it timed out — is asked for its own record
@@ -215,7 +220,8 @@ export const P2P_DEFAULTS: Readonly<P2pOptions> = Object.freeze({
   confidenceInteractions: 4,
   tenureFullMs: 86_400_000,
   reportCooldownMs: 600_000,
-  unresponsiveAfter: 2,
+  unresponsiveAfter: 3,
+  unresponsiveMaxHops: 3,
   maxChecksPerSearch: 4,
   checkCooldownMs: 600_000,
   reportMaxHops: 6,

@@ -12,7 +12,6 @@ import {
   queryKey,
   type RecordProblem,
   type ServiceRecord,
-  type ServiceTags,
 } from "./records.js";
 import type { AgentTransport } from "./transport.js";
 import { isCount, isObject, isShortString, isTwinId } from "./wire.js";
@@ -79,7 +78,8 @@ export interface SearchDeps {
   /** Checks a parsed record (expiry, signature). */
   check(record: ServiceRecord): Promise<RecordProblem | undefined>;
   good(twin: number): void;
-  timeout(twin: number): void;
+  /** `twin` did not answer `query` in time (`check`: a first-hand check, see {@link SearchService.check}). */
+  timeout(twin: number, query: NormalizedQuery, check: boolean): void;
   invalid(twin: number, reason: string): void;
 }
 
@@ -217,22 +217,16 @@ export class SearchService {
   }
 
   /**
-   * Checks `twin` at first hand: asks it for its own record (a search for `tags`, the tags of the record we hold
-   * of it, answered by it alone), once more if that timed out. Its answer is scored as any other (good, timeout or
-   * invalid data). Resolves when done; never rejects.
+   * Checks `twin` at first hand: asks it `query` with no hops left (answered by it alone — an honest agent answers,
+   * with its own record if it matches, or with nothing), once more if that timed out. Its answer is scored as any
+   * other (good, timeout or invalid data). Resolves when done; never rejects.
    */
-  async check(twin: number, tags: ServiceTags): Promise<void> {
-    let query: NormalizedQuery;
-    try {
-      query = normalizeQuery(tags, this.#o.maxTagLength);
-    } catch {
-      return;
-    }
+  async check(twin: number, query: NormalizedQuery): Promise<void> {
+    const q = "fields" in query ? query.fields : query.any;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const q = "fields" in query ? query.fields : query.any;
       const body = { id: randomId(this.#d.random), q, h: 0, p: [], l: 1 };
       this.stats.checks++;
-      const r = await this.#ask(twin, query, body, this.#o.searchHopTimeoutMs, 1);
+      const r = await this.#ask(twin, query, body, this.#o.searchHopTimeoutMs, 1, true);
       if (r.timedOut !== true) return;
     }
   }
@@ -405,13 +399,14 @@ export class SearchService {
     body: unknown,
     timeout: number,
     limit: number,
+    check = false,
   ): Promise<Resolved & { timedOut?: true }> {
     let reply: unknown;
     try {
       reply = await this.#d.transport.request(to, SEARCH_COMMANDS.search, body, timeout);
     } catch (err) {
       if (isTimeout(err)) {
-        this.#d.timeout(to);
+        this.#d.timeout(to, query, check);
         return TIMED_OUT;
       }
       return EMPTY;
