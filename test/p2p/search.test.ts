@@ -289,7 +289,7 @@ describe("p2p search", () => {
           : t.serve(command, handler),
     });
     const barber = (name: string): ServiceTags => ({ category: "barber", name });
-    const asker = sim.make(1, { bootstrap: [2] });
+    const asker = sim.make(1, { bootstrap: [2], options: { maxChecksPerSearch: 2 } });
     sim.make(2, { tags: barber("framed") });
     sim.make(3, { tags: barber("forger"), wrap: forgeAll });
     sim.make(4, { tags: barber("silent"), wrap: silentAll });
@@ -314,7 +314,14 @@ describe("p2p search", () => {
     assert.deepEqual(all.results.map((r) => r.twin).sort(), [2, 3, 4], "no filter: no check, everything");
     const checks = asker.stats().search.checks;
     assert.equal(checks, 0);
+    // maxChecksPerSearch is 2 for this asker: two of the three are checked by the first filtered search…
+    const firstHand = () =>
+      [2, 3, 4].filter((t) => asker.reputationOf(t).good + asker.reputationOf(t).bad > 0);
+    await settle(sim, asker.search("barber", { minReputation: 0.4 }));
+    assert.equal(firstHand().length, 2);
+    // …the third by the next one.
     const filtered = await settle(sim, asker.search("barber", { minReputation: 0.4 }));
+    assert.deepEqual(firstHand(), [2, 3, 4]);
     assert.deepEqual(
       filtered.results.map((r) => r.twin),
       [2],
