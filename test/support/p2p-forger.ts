@@ -13,49 +13,52 @@ import { type AgentTransport, P2pAgent, RmbAgentTransport, registryKeys } from "
 import { CachedRegistry, RegistrarClient } from "../../src/registry/index.js";
 import { RmbClient } from "../../src/sdk/index.js";
 
-const [relay, registrar, boot] = process.argv.slice(2);
-if (relay === undefined || registrar === undefined)
-  throw new Error("usage: p2p-forger <relay> <registrar> [ids]");
-const identity = loadIdentity(process.env.RMB_SECRET ?? "", KeyType.Sr25519);
-const registry = new CachedRegistry(new RegistrarClient({ url: registrar }));
-const client = await RmbClient.connect({ identity, registry, relays: [relay] });
-const inner = new RmbAgentTransport(client, client.twinId);
-const transport: AgentTransport = {
-  self: inner.self,
-  request: (to, command, body, timeoutMs) => inner.request(to, command, body, timeoutMs),
-  serve(command, handler) {
-    if (command !== "p2p.search") return inner.serve(command, handler);
-    return inner.serve(command, (_from, body) => {
-      const q = (body as { q?: unknown } | null)?.q;
-      const tags = typeof q === "string" ? { category: q } : { category: "forged", ...(q as object) };
-      const now = Date.now();
-      const rec = {
-        twin: 1,
-        tags,
-        issuedAt: now,
-        expiresAt: now + 60_000,
-        signature: randomBytes(65).toString("hex"),
-      };
-      return { r: [{ rec, rep: 1 }], d: 0 };
-    });
-  },
-};
-const agent = new P2pAgent({
-  transport,
-  signer: identity.signer,
-  keys: registryKeys(registry),
-  tags: { category: "forger" },
-  bootstrap: (boot ?? "")
-    .split(",")
-    .filter((x) => x !== "")
-    .map(Number),
-});
-await agent.start();
-process.stdout.write(`forger running as twin ${client.twinId}\n`);
-process.once("SIGTERM", () => {
-  agent.stop();
-  void client.close().finally(() => {
-    registry.close();
-    process.exit(0);
+async function main(relay: string, registrar: string, boot: string | undefined): Promise<void> {
+  const identity = loadIdentity(process.env.RMB_SECRET ?? "", KeyType.Sr25519);
+  const registry = new CachedRegistry(new RegistrarClient({ url: registrar }));
+  const client = await RmbClient.connect({ identity, registry, relays: [relay] });
+  const inner = new RmbAgentTransport(client, client.twinId);
+  const transport: AgentTransport = {
+    self: inner.self,
+    request: (to, command, body, timeoutMs) => inner.request(to, command, body, timeoutMs),
+    serve(command, handler) {
+      if (command !== "p2p.search") return inner.serve(command, handler);
+      return inner.serve(command, (_from, body) => {
+        const q = (body as { q?: unknown } | null)?.q;
+        const tags = typeof q === "string" ? { category: q } : { category: "forged", ...(q as object) };
+        const now = Date.now();
+        const rec = {
+          twin: 1,
+          tags,
+          issuedAt: now,
+          expiresAt: now + 60_000,
+          signature: randomBytes(65).toString("hex"),
+        };
+        return { r: [{ rec, rep: 1 }], d: 0 };
+      });
+    },
+  };
+  const agent = new P2pAgent({
+    transport,
+    signer: identity.signer,
+    keys: registryKeys(registry),
+    tags: { category: "forger" },
+    bootstrap: (boot ?? "")
+      .split(",")
+      .filter((x) => x !== "")
+      .map(Number),
   });
-});
+  await agent.start();
+  process.stdout.write(`forger running as twin ${client.twinId}\n`);
+  process.once("SIGTERM", () => {
+    agent.stop();
+    void client.close().finally(() => {
+      registry.close();
+      process.exit(0);
+    });
+  });
+}
+
+const [relay, registrar, boot] = process.argv.slice(2);
+// `node --test dist/test/` runs every file, this one too: without arguments it does nothing.
+if (relay !== undefined && registrar !== undefined) await main(relay, registrar, boot);
