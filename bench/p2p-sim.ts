@@ -60,7 +60,7 @@ interface Traffic {
   messages: number;
   bytes: number;
   byCommand: Map<string, number>;
-  maxAgent: number;
+  bytesByCommand: Map<string, number>;
 }
 
 function trafficSnapshot(world: World): Traffic {
@@ -69,9 +69,11 @@ function trafficSnapshot(world: World): Traffic {
     messages: s.requests + s.responses,
     bytes: s.bytes,
     byCommand: new Map(s.byCommand),
-    maxAgent: 0,
+    bytesByCommand: new Map(s.bytesByCommand),
   };
 }
+
+const SEARCH_COMMAND = "p2p.search";
 
 function trafficRate(world: World, before: Traffic, sentBefore: Map<number, number>, ms: number, n: number) {
   const after = trafficSnapshot(world);
@@ -79,9 +81,17 @@ function trafficRate(world: World, before: Traffic, sentBefore: Map<number, numb
   const perAgent = [...world.net.sentBy.entries()].map(([t, c]) => (c - (sentBefore.get(t) ?? 0)) / secs);
   const byCommand = new Map<string, number>();
   for (const [k, v] of after.byCommand) byCommand.set(k, (v - (before.byCommand.get(k) ?? 0)) / n / secs);
+  const searchBytes =
+    ((after.bytesByCommand.get(SEARCH_COMMAND) ?? 0) - (before.bytesByCommand.get(SEARCH_COMMAND) ?? 0)) /
+    n /
+    secs;
+  const bytes = (after.bytes - before.bytes) / n / secs;
   return {
     msgs: (after.messages - before.messages) / n / secs,
-    bytes: (after.bytes - before.bytes) / n / secs,
+    bytes,
+    /** Bytes of everything but searches: membership, failure detection, gossip, sync, announcements. */
+    protocolBytes: bytes - searchBytes,
+    searchBytes,
     p99Agent: pct(perAgent, 99),
     byCommand,
   };
@@ -158,7 +168,7 @@ async function mainWorld(
     const actuallyDown = killed.has(e.twin);
     if (e.state === "suspect" && e.cause === "probe" && !actuallyDown) falseSuspicions++;
     if (e.state === "dead" && !actuallyDown) {
-      if (e.cause === "suspicion-timeout") falseDeathDeclarations++;
+      if (e.cause === "suspicion-timeout" || e.cause === "confirmed") falseDeathDeclarations++;
       falseDeathPairs.add(`${observer}:${e.twin}`);
     }
     if (e.state === "dead" && actuallyDown) {
@@ -307,25 +317,33 @@ async function mainWorld(
 
 // ───────────────────────────── reputation world ─────────────────────────────
 
+/** Shares of search results that are forgers, silent agents, either. */
+interface Share {
+  all: number;
+  forgers: number;
+  silent: number;
+}
+
+/** How one class of agents is seen by the honest agents. */
+interface Seen {
+  /** Scores by every honest observer. */
+  all: number[];
+  /** Scores by the observers that dealt with them directly (first-hand evidence, checks included). */
+  direct: number[];
+}
+
 interface RepResult {
-  honest: number[];
-  forgers: number[];
-  silent: number[];
-  framed: number[];
-  framedAged: number[];
-  framedAgedBelow: number;
-  framedDirect: number[];
-  forgersDirect: number[];
-  silentDirect: number[];
+  classes: { name: string; seen: Seen }[];
   colluders: number;
-  misbehavingShare: { plain: number; filtered: number };
-  forgersBelow: number;
-  silentBelow: number;
-  honestBelow: number;
-  framedBelow: number;
+  /** Share of the results honest agents got that are forgers or silent agents. */
+  misbehavingShare: { plain: Share; filteredFirst: Share; filtered: Share };
+  answered: { plain: number; filtered: number };
+  checksPerSearch: number;
 }
 
 const REP_THRESHOLD = 0.4;
+/** The window (first and last) of the reputation phase over which search results are measured. */
+const LAST_MS = 60_000;
 
 async function reputationWorld(n: number): Promise<RepResult> {
   // Reputation needs tenure: it is scaled down to the length of a simulation (10 min by default, 60 s here).
@@ -381,12 +399,29 @@ async function reputationWorld(n: number): Promise<RepResult> {
     return out;
   };
   const aged = join(n + 1);
+  // Honest agents with an odd twin id search with minReputation (and so check results in doubt); the others
+  // search without a filter: the two halves see the same network at the same time.
+  const filters = (t: number): boolean => t % 2 === 1 && !forgers.has(t) && !silent.has(t) && t <= n;
+  const targets = (): number[] => world.alive().filter((t) => t <= n);
   const samples: SearchSample[] = [];
-  const stop = startSearchLoad(
+  const filteredSamples: SearchSample[] = [];
+  const stopPlain = startSearchLoad(
     world,
-    { everyMs: SEARCH_EVERY_MS, targets: () => world.alive().filter((t) => t <= n) },
+    { everyMs: SEARCH_EVERY_MS, targets, askers: () => world.alive().filter((t) => !filters(t)) },
     (s) => samples.push(s),
   );
+  const stopFiltered = startSearchLoad(
+    world,
+    {
+      everyMs: SEARCH_EVERY_MS,
+      targets,
+      askers: () => world.alive().filter(filters),
+      minReputation: REP_THRESHOLD,
+    },
+    (s) => filteredSamples.push(s),
+  );
+  const sumChecks = (): number => [...world.agents.values()].reduce((a, x) => a + x.stats().search.checks, 0);
+  const start = world.net.now;
   await world.net.run(60_000);
   // The other group is fresh: it joins and files false reports against one honest agent 2 s later.
   const fresh = join(n + 21);
@@ -395,75 +430,66 @@ async function reputationWorld(n: number): Promise<RepResult> {
   await world.net.run(10_000);
   // The aged group (72 s old, tenure full after 60 s here) frames another honest agent.
   for (const c of aged) world.agents.get(c)!.report(framed2, "invalid");
-  await world.net.run(Math.max(10_000, REP_MS - 72_000));
-  stop();
-  const filteredSamples: SearchSample[] = [];
-  const stop2 = startSearchLoad(
-    world,
-    {
-      everyMs: SEARCH_EVERY_MS,
-      askers: honest,
-      targets: () => world.alive().filter((t) => t <= n),
-      minReputation: REP_THRESHOLD,
-    },
-    (s) => filteredSamples.push(s),
-  );
-  await world.net.run(20_000);
-  stop2();
+  await world.net.run(Math.max(10_000, REP_MS - 72_000 - LAST_MS));
+  const lastFrom = world.net.now;
+  const checks0 = sumChecks();
+  await world.net.run(LAST_MS);
+  const checksLast = sumChecks() - checks0;
+  stopPlain();
+  stopFiltered();
   await world.net.run(6000);
+  const inLast = (ss: SearchSample[]): SearchSample[] => ss.filter((x) => x.at >= lastFrom);
+  const inFirst = (ss: SearchSample[]): SearchSample[] => ss.filter((x) => x.at < start + LAST_MS);
 
   const observers = honest().filter((t) => t !== framed && t !== framed2);
-  const scores = (subjects: number[]): number[] =>
-    observers.flatMap((o) =>
-      subjects.filter((s) => s !== o).map((s) => world.agents.get(o)!.reputationOf(s).score),
-    );
-  const honestSample = observers.slice(0, 100);
-  const below = (xs: number[]): number => xs.filter((x) => x < REP_THRESHOLD).length / Math.max(1, xs.length);
-  const misShare = (ss: SearchSample[]): number => {
+  const seen = (subjects: Iterable<number>): Seen => {
+    const all: number[] = [];
+    const direct: number[] = [];
+    for (const subject of subjects) {
+      for (const o of observers) {
+        if (o === subject) continue;
+        const v = world.agents.get(o)!.reputationOf(subject);
+        all.push(v.score);
+        if (v.good + v.bad > 0) direct.push(v.score);
+      }
+    }
+    return { all, direct };
+  };
+  const misShare = (ss: SearchSample[]): Share => {
     let total = 0;
-    let mis = 0;
+    let forging = 0;
+    let silence = 0;
     for (const s of ss) {
       for (const r of s.response?.results ?? []) {
         total++;
-        if (forgers.has(r.twin) || silent.has(r.twin)) mis++;
+        if (forgers.has(r.twin)) forging++;
+        if (silent.has(r.twin)) silence++;
       }
     }
-    return mis / Math.max(1, total);
+    const d = Math.max(1, total);
+    return { all: (forging + silence) / d, forgers: forging / d, silent: silence / d };
   };
-  const framedScores = scores([framed]);
-  const framed2Scores = scores([framed2]);
-  const direct = (subjects: Iterable<number>): number[] =>
-    [...subjects].flatMap((s) =>
-      observers
-        .filter((o) => {
-          const v = world.agents.get(o)!.reputationOf(s);
-          return v.good + v.bad > 0;
-        })
-        .map((o) => world.agents.get(o)!.reputationOf(s).score),
-    );
-  const framedDirect = direct([framed, framed2]);
-  const honestScores = scores(honestSample);
-  const forgerScores = scores([...forgers]);
-  const silentScores = scores([...silent]);
+  const answered = (ss: SearchSample[]): number =>
+    ss.filter((s) => (s.response?.results.length ?? 0) > 0).length / Math.max(1, ss.length);
+  const honestAsker = (x: SearchSample): boolean =>
+    x.asker <= n && !forgers.has(x.asker) && !silent.has(x.asker);
+  const plain = samples.filter(honestAsker);
   return {
-    honest: honestScores,
-    forgers: forgerScores,
-    silent: silentScores,
-    framed: framedScores,
-    framedAged: framed2Scores,
-    framedAgedBelow: below(framed2Scores),
-    framedDirect,
-    forgersDirect: direct(forgers),
-    silentDirect: direct(silent),
+    classes: [
+      { name: "honest (100 of them)", seen: seen(observers.slice(0, 100)) },
+      { name: "forgers (answer searches with forged records)", seen: seen(forgers) },
+      { name: "silent (never answer searches)", seen: seen(silent) },
+      { name: "honest agent framed by 20 fresh identities", seen: seen([framed]) },
+      { name: "honest agent framed by 20 identities of full tenure", seen: seen([framed2]) },
+    ],
     colluders: fresh.length,
     misbehavingShare: {
-      plain: misShare(samples.filter((s) => s.asker <= n)),
-      filtered: misShare(filteredSamples),
+      plain: misShare(inLast(plain)),
+      filteredFirst: misShare(inFirst(filteredSamples)),
+      filtered: misShare(inLast(filteredSamples)),
     },
-    forgersBelow: below(forgerScores),
-    silentBelow: below(silentScores),
-    honestBelow: below(honestScores),
-    framedBelow: below(framedScores),
+    answered: { plain: answered(inLast(plain)), filtered: answered(inLast(filteredSamples)) },
+    checksPerSearch: checksLast / Math.max(1, inLast(filteredSamples).length + inLast(samples).length),
   };
 }
 
@@ -493,8 +519,19 @@ if (!SKIP.has("reputation")) rep = await reputationWorld(N);
 const maxDeath = Math.max(...main.deathPeriods);
 const falseRate = main.falseSuspicions / Math.max(1, main.probes);
 const sizes = [...scale.keys()].sort((a, b) => a - b);
+/** "Independent of N": the largest per-agent rate over the sizes is at most this times the smallest. */
+const FLAT = 1.25;
+const spreadOf = (xs: number[]): number => Math.max(...xs) / Math.min(...xs);
 const msgs = sizes.map((n) => scale.get(n)!.msgs);
-const spread = Math.max(...msgs) / Math.min(...msgs);
+const protocolBytes = sizes.map((n) => scale.get(n)!.protocolBytes);
+const allBytes = sizes.map((n) => scale.get(n)!.bytes);
+const flatRow = (what: string, xs: number[], digits: (x: number) => string): void => {
+  const sp = spreadOf(xs);
+  console.log(
+    `| ${what} at N = ${sizes.join(" / ")} | ${xs.map(digits).join(" / ")} (max/min ${f2(sp)}) | independent of N (max/min ≤ ${FLAT}) | ${sp <= FLAT ? "yes" : "NOT met"} |`,
+  );
+};
+const f0 = (x: number): string => String(Math.round(x));
 
 console.log("\n### Targets\n");
 console.log("| measure | result | target | met |");
@@ -508,9 +545,13 @@ console.log(
 console.log(
   `| searches for an existing tag answered within 4 hops | ${pc(main.searchesLate.within4, 2)} | ≥ 99 % | ${main.searchesLate.within4 >= 0.99 ? "yes" : "NOT met"} |`,
 );
-console.log(
-  `| messages per agent per second at N = ${sizes.join(" / ")} | ${msgs.map(f2).join(" / ")} (max/min ${f2(spread)}) | independent of N | ${spread <= 1.25 ? "yes" : "NOT met"} |`,
+flatRow("messages per agent per second (all traffic)", msgs, f2);
+flatRow(
+  "bytes per agent per second without search (membership, gossip, sync, announcements)",
+  protocolBytes,
+  f0,
 );
+flatRow("bytes per agent per second (all traffic, search answers included)", allBytes, f0);
 
 console.log("\n### Membership (SWIM) \n");
 console.log("| measure | value |");
@@ -552,39 +593,42 @@ console.log(`\nHops (after warm-up): ${hopHistogram(main.searchesLate.hops)}`);
 
 console.log("\n### Traffic per agent (steady window, search load on)\n");
 console.log(
-  "| N | messages/s | bytes/s | p99 agent messages/s | ping | ping-req | gossip | search | announce | sync |",
+  "| N | messages/s | bytes/s | of which search | p99 agent messages/s | ping | ping-req | gossip | search | announce | sync |",
 );
-console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const n of sizes) {
   const t = scale.get(n)!;
   const c = (k: string): string => f2(t.byCommand.get(`p2p.${k}`) ?? 0);
   console.log(
-    `| ${n} | ${f2(t.msgs)} | ${Math.round(t.bytes)} | ${f2(t.p99Agent)} | ${c("ping")} | ${c("ping-req")} | ${c("gossip")} | ${c("search")} | ${c("announce")} | ${c("sync")} |`,
+    `| ${n} | ${f2(t.msgs)} | ${f0(t.bytes)} | ${f0(t.searchBytes)} | ${f2(t.p99Agent)} | ${c("ping")} | ${c("ping-req")} | ${c("gossip")} | ${c("search")} | ${c("announce")} | ${c("sync")} |`,
   );
 }
-console.log("\n(messages = requests + answers; the command columns count requests per agent per second.)");
+console.log(
+  "\n(messages = requests + answers; bytes = JSON bodies of both; the command columns count requests per agent per second.)",
+);
 
 if (rep !== undefined) {
   console.log(
     `\n### Reputation after ${REP_MS / 1000} s of searches (${Math.round(N * 0.05)} forgers, ${Math.round(N * 0.05)} silent agents, two groups of ${rep.colluders} colluders framing honest agents)\n`,
   );
-  console.log(`| agents | mean score seen by honest agents | p10 | share below ${REP_THRESHOLD} |`);
-  console.log("|---|---:|---:|---:|");
-  const rrow = (name: string, xs: number[], below: number): void =>
-    console.log(`| ${name} | ${f2(mean(xs))} | ${f2(pct(xs, 10))} | ${pc(below)} |`);
-  rrow("honest", rep.honest, rep.honestBelow);
-  rrow("forgers (answer searches with forged records)", rep.forgers, rep.forgersBelow);
-  rrow("silent (never answer searches)", rep.silent, rep.silentBelow);
-  rrow("honest agent framed by 20 fresh identities", rep.framed, rep.framedBelow);
-  rrow("honest agent framed by 20 identities of full tenure", rep.framedAged, rep.framedAgedBelow);
-  console.log("\nSeen only by the agents that dealt with them directly:\n");
-  console.log("| agents | (observer, agent) pairs | mean score |");
-  console.log("|---|---:|---:|");
-  console.log(`| forgers | ${rep.forgersDirect.length} | ${f2(mean(rep.forgersDirect))} |`);
-  console.log(`| silent | ${rep.silentDirect.length} | ${f2(mean(rep.silentDirect))} |`);
-  console.log(`| the two framed agents | ${rep.framedDirect.length} | ${f2(mean(rep.framedDirect))} |`);
   console.log(
-    `Share of search results that are misbehaving agents: ${pc(rep.misbehavingShare.plain)} without a filter, ${pc(rep.misbehavingShare.filtered)} with minReputation ${REP_THRESHOLD}.`,
+    `| agents | all honest agents: mean score | p10 | share below ${REP_THRESHOLD} | first hand: (observer, agent) pairs | mean score | share below ${REP_THRESHOLD} |`,
+  );
+  console.log("|---|---:|---:|---:|---:|---:|---:|");
+  const below = (xs: number[]): number => xs.filter((x) => x < REP_THRESHOLD).length / Math.max(1, xs.length);
+  for (const { name, seen } of rep.classes) {
+    console.log(
+      `| ${name} | ${f2(mean(seen.all))} | ${f2(pct(seen.all, 10))} | ${pc(below(seen.all))} | ${seen.direct.length} | ${f2(mean(seen.direct))} | ${pc(below(seen.direct))} |`,
+    );
+  }
+  const share = (x: Share): string => `${pc(x.all)} (forgers ${pc(x.forgers)}, silent ${pc(x.silent)})`;
+  const m = rep.misbehavingShare;
+  console.log(`\nSearch results that are misbehaving agents, honest askers, last ${LAST_MS / 1000} s:\n`);
+  console.log(
+    `- searching without a filter: ${share(m.plain)}, searches answered ${pc(rep.answered.plain, 2)};`,
+  );
+  console.log(
+    `- searching with minReputation ${REP_THRESHOLD}: ${share(m.filtered)}, searches answered ${pc(rep.answered.filtered, 2)}, ${f2(rep.checksPerSearch)} first-hand checks per search made by anybody (checks of results in doubt and after timeouts) (first ${LAST_MS / 1000} s of the phase: ${share(m.filteredFirst)}).`,
   );
 }
 log("done");

@@ -28,6 +28,7 @@ import {
   signRecord,
   type TagQuery,
 } from "./records.js";
+import type { BootstrapSource } from "./registry-bootstrap.js";
 import {
   isReportReason,
   Outcome,
@@ -66,8 +67,13 @@ export interface P2pAgentConfig {
   keys: KeyDirectory;
   /** The service this agent advertises; none for an agent that only searches. */
   tags?: ServiceTags;
-  /** Agents to join at start (from configuration or the registry). */
+  /** Agents to join at start (from configuration). */
   bootstrap?: readonly number[];
+  /**
+   * Where to find contacts when the bootstrap agents do not answer or none are given, e.g.
+   * `registryBootstrap(registry)`: at start, and again every `discoverPeriods` while the agent has no contact.
+   */
+  discover?: BootstrapSource;
   /** @default the system clock */
   clock?: Clock;
   /** @default Math.random */
@@ -84,13 +90,19 @@ export type P2pEvent =
   /** Another agent timed out or sent invalid data to this one (its score dropped). */
   | { type: "misbehaviour"; twin: number; outcome: "timeout" | "invalid"; reason: string }
   /** A misbehaviour report arrived (`accepted` = new, held and passed on) or was filed by this agent. */
-  | { type: "report"; reporter: number; subject: number; reason: ReportReason; accepted: boolean };
+  | { type: "report"; reporter: number; subject: number; reason: ReportReason; accepted: boolean }
+  /** The agent looked for contacts (`discover`): `candidates` asked, the twins that `joined` it in. */
+  | { type: "discovery"; candidates: number; joined: number[] };
 
 /** Options of one search. */
 export interface SearchOptions {
   /** Hops the query may travel (0 = own cache only). @default options.searchMaxHops */
   maxHops?: number;
-  /** Drop results whose twin scores below this in this agent's reputation table. @default 0 */
+  /**
+   * Drop results whose twin scores below this in this agent's reputation table. Results in doubt (this agent had
+   * no good answer from them, and reports about them weigh in or they timed out) are first checked at first hand —
+   * asked for their own record — at most `options.maxChecksPerSearch` per search. @default 0 (no filter, no checks)
+   */
   minReputation?: number;
   /** Results at most. @default options.maxResults */
   limit?: number;
@@ -176,8 +188,13 @@ export class P2pAgent {
   readonly #verified: LruCache<string, true>;
   readonly #listeners = new Set<(event: P2pEvent) => void>();
   readonly #reportedAt = new Map<number, number>();
+  /** When this agent last checked another at first hand (see `#checkDoubted`). */
+  readonly #checkedAt = new Map<number, number>();
   readonly #timeouts = new Map<number, number>();
   readonly #bootstrap: readonly number[];
+  readonly #discoverSource: BootstrapSource | undefined;
+  #discovering = false;
+  #lastDiscovery = 0;
   readonly #reports = { filed: 0, received: 0 };
   #tags: ServiceTags | undefined;
   #record: ServiceRecord | undefined;
@@ -210,6 +227,10 @@ export class P2pAgent {
     this.#random = config.random ?? Math.random;
     this.#verifySig = config.verify ?? isValidSignature;
     this.#bootstrap = bootstrap.filter((t) => t !== this.twin);
+    if (config.discover !== undefined && typeof config.discover.candidates !== "function") {
+      throw new InvalidArgumentError("discover", "expected a BootstrapSource");
+    }
+    this.#discoverSource = config.discover;
     this.#tags = config.tags === undefined ? undefined : checkTags(config.tags, o.maxTagLength);
     this.#verified = new LruCache(o.verifiedCacheSize);
     this.#cache = new RecordCache(o.cacheSize, o.cacheTtlMs);
@@ -254,7 +275,7 @@ export class P2pAgent {
       score: (t) => this.#reputation.score(t),
       check: (r) => this.#check(r),
       good: (t) => this.#good(t),
-      timeout: (t) => this.#timeout(t),
+      timeout: (t, q, check) => this.#timeout(t, q, check),
       invalid: (t, reason) => this.#invalid(t, reason),
     });
   }
@@ -264,9 +285,10 @@ export class P2pAgent {
   }
 
   /**
-   * Serves the `p2p.*` commands, signs the service record, joins the bootstrap agents and starts the protocol
-   * timers. Resolves once the first join round is over (it does not fail when nobody answered: the agent keeps
-   * trying every `rejoinPeriods` periods).
+   * Serves the `p2p.*` commands, signs the service record, joins the bootstrap agents (or, when none answered,
+   * candidates from `discover`) and starts the protocol timers. Resolves once the first join round is over (it
+   * does not fail when nobody answered: the agent keeps trying every `rejoinPeriods` periods, and `discover` every
+   * `discoverPeriods`).
    */
   async start(): Promise<void> {
     if (this.#running) return;
@@ -275,7 +297,9 @@ export class P2pAgent {
     this.#gossip.start();
     this.#search.start();
     this.#timer = this.#clock.setTimeout(() => this.#tick(), this.options.periodMs);
-    await this.#membership.start();
+    const joined = await this.#membership.start();
+    if (!this.#running) return;
+    if (!joined && this.#discoverSource !== undefined) await this.#discover();
     if (!this.#running) return;
     this.#refreshNeighbours();
     this.#search.announce();
@@ -326,7 +350,17 @@ export class P2pAgent {
         ms,
       );
     });
-    const res = await Promise.race([this.#search.search(q, maxHops, limit, accept), timeout]);
+    const run = async (): Promise<Resolved> => {
+      const found = await this.#search.search(q, maxHops, limit, accept);
+      if (minReputation <= 0 || found.results.length === 0) return found;
+      // Reports only raise doubt: check doubted results at first hand, then filter on what that showed.
+      await this.#checkDoubted(found.results.map((f) => f.record));
+      const kept = found.results.filter((f) => accept(f.record.twin));
+      return kept.length > 0
+        ? { ...found, results: kept }
+        : { results: [], distance: undefined, fromCache: false };
+    };
+    const res = await Promise.race([run(), timeout]);
     if (timer !== undefined) this.#clock.clearTimeout(timer);
     return {
       results: res.results.map((f) => ({
@@ -397,10 +431,14 @@ export class P2pAgent {
       this.#reportedAt.delete(this.#reportedAt.keys().next().value!);
     }
     this.#reports.filed++;
+    const o = this.options;
     this.#gossip.publish(
       REPORT_KIND,
       { s: subject, r: reason, at: now },
-      { maxHops: this.options.reportMaxHops },
+      {
+        maxHops:
+          reason === "unresponsive" ? Math.min(o.unresponsiveMaxHops, o.reportMaxHops) : o.reportMaxHops,
+      },
     );
     this.#emit({ type: "report", reporter: this.twin, subject, reason, accepted: true });
     return true;
@@ -428,6 +466,14 @@ export class P2pAgent {
     if (!this.#running) return;
     this.#timer = this.#clock.setTimeout(() => this.#tick(), this.options.periodMs);
     this.#ticks++;
+    if (
+      this.#discoverSource !== undefined &&
+      !this.#discovering &&
+      this.#membership.live().length === 0 &&
+      this.#ticks - this.#lastDiscovery >= this.options.discoverPeriods
+    ) {
+      void this.#discover();
+    }
     this.#refreshNeighbours();
     const rec = this.#record;
     let fresh = false;
@@ -436,6 +482,35 @@ export class P2pAgent {
       fresh = true;
     }
     if (fresh || this.#ticks % this.options.announcePeriods === 0) this.#search.announce();
+  }
+
+  /**
+   * Asks the `discover` source for candidates and lets them join this agent in, `discoverBatch` at a time, until
+   * one answers (its answer is the whole member list) or somebody joined this agent meanwhile.
+   */
+  async #discover(): Promise<void> {
+    const source = this.#discoverSource;
+    if (source === undefined || this.#discovering) return;
+    this.#discovering = true;
+    this.#lastDiscovery = this.#ticks;
+    let candidates: number[] = [];
+    const joined: number[] = [];
+    try {
+      try {
+        candidates = (await source.candidates(this.twin)).filter((t) => isTwinId(t) && t !== this.twin);
+      } catch {
+        candidates = [];
+      }
+      const batch = this.options.discoverBatch;
+      for (let i = 0; i < candidates.length && this.#running; i += batch) {
+        if (this.#membership.live().length > 0) break;
+        joined.push(...(await this.#membership.joinAll(candidates.slice(i, i + batch))));
+        if (joined.length > 0) break;
+      }
+    } finally {
+      this.#discovering = false;
+    }
+    if (this.#running) this.#emit({ type: "discovery", candidates: candidates.length, joined });
   }
 
   #sign(): void {
@@ -464,6 +539,26 @@ export class P2pAgent {
       list = [...list, ...sample(m.live(), want - list.length, this.#random, (x) => have.has(x))];
     }
     this.#neighbours = list;
+  }
+
+  /**
+   * Checks (at most `maxChecksPerSearch`, lowest scores first) the owners of `records` that are in doubt (see
+   * `ReputationTable.inDoubt`) and were not checked within `checkCooldownMs`.
+   */
+  async #checkDoubted(records: readonly ServiceRecord[]): Promise<void> {
+    const o = this.options;
+    const now = this.#clock.now();
+    const doubted = records
+      .filter((r) => {
+        if (r.twin === this.twin || !this.#reputation.inDoubt(r.twin)) return false;
+        const at = this.#checkedAt.get(r.twin);
+        return at === undefined || now - at >= o.checkCooldownMs;
+      })
+      .sort((a, b) => this.#reputation.score(a.twin) - this.#reputation.score(b.twin))
+      .slice(0, o.maxChecksPerSearch)
+      .filter((r) => this.#mayCheck(r.twin, now));
+    // Ask each for its own record (the tags of the record we hold of it).
+    await Promise.all(doubted.map((r) => this.#search.check(r.twin, normalizeQuery(r.tags, o.maxTagLength))));
   }
 
   #scoreOf(twin: number): number {
@@ -507,15 +602,43 @@ export class P2pAgent {
     this.#timeouts.delete(twin);
   }
 
-  #timeout(twin: number): void {
+  /**
+   * `twin` did not answer a search (or a check of it: `check`). Scored; a search timeout from an agent that answers
+   * pings is checked at once (a lost message, or an agent that answers pings but not searches: better known now
+   * than left in doubt until it turns up in a result). `unresponsiveAfter` timeouts in a row (a check's included)
+   * file an "unresponsive" report, which travels `unresponsiveMaxHops` only: lost messages make honest agents file
+   * some, and their cost per agent must not grow with the network.
+   */
+  #timeout(twin: number, query: NormalizedQuery, check: boolean): void {
     this.#reputation.record(twin, Outcome.Timeout);
     const n = (this.#timeouts.get(twin) ?? 0) + 1;
     this.#timeouts.set(twin, n);
-    this.#emit({ type: "misbehaviour", twin, outcome: "timeout", reason: `${n} unanswered in a row` });
-    if (n >= this.options.unresponsiveAfter && this.#membership.member(twin)?.state === MemberState.Alive) {
+    const what = check ? "a check" : "a search";
+    this.#emit({
+      type: "misbehaviour",
+      twin,
+      outcome: "timeout",
+      reason: `${what}: ${n} unanswered in a row`,
+    });
+    const answersPings = this.#membership.member(twin)?.state === MemberState.Alive;
+    if (n >= this.options.unresponsiveAfter && answersPings) {
       this.#timeouts.delete(twin);
       if (this.#running) this.report(twin, "unresponsive");
+    } else if (!check && answersPings && this.#running && this.#mayCheck(twin, this.#clock.now())) {
+      void this.#search.check(twin, query);
     }
+  }
+
+  /** True (and noted) unless `twin` was checked within `checkCooldownMs`. */
+  #mayCheck(twin: number, now: number): boolean {
+    const at = this.#checkedAt.get(twin);
+    if (at !== undefined && now - at < this.options.checkCooldownMs) return false;
+    this.#checkedAt.delete(twin);
+    this.#checkedAt.set(twin, now);
+    if (this.#checkedAt.size > this.options.maxReputationEntries) {
+      this.#checkedAt.delete(this.#checkedAt.keys().next().value!);
+    }
+    return true;
   }
 
   #invalid(twin: number, reason: string): void {

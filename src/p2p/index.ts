@@ -1,5 +1,5 @@
 /**
- * `src/p2p` — P2P agents over RMB: twins running a service find each other by tags with no central index. Agents
+ * `rmb-ts/p2p` — P2P agents over RMB: twins running a service find each other by tags with no central index. Agents
  * talk through the bus itself (`p2p.ping`, `p2p.gossip`, `p2p.search`, …), so every message is signed and, when
  * both twins have keys, end-to-end encrypted.
  *
@@ -10,13 +10,13 @@
  * - reputation: local behavioural scores plus signed misbehaviour reports weighed by the reporter's standing.
  *
  * @example
- * import { P2pAgent, RmbAgentTransport, registryKeys } from "./p2p/index.js";
+ * import { P2pAgent, RmbAgentTransport, registryKeys } from "rmb-ts/p2p";
  * const agent = new P2pAgent({
  *   transport: new RmbAgentTransport(client, client.twinId),
  *   signer: identity.signer,
  *   keys: registryKeys(registry),
  *   tags: { category: "barber", location: "ghent", adjective: "trusted" },
- *   bootstrap: [7, 12],
+ *   bootstrap: [7, 12], // or none, and discover: registryBootstrap(registry)
  * });
  * await agent.start();
  * const { results, hops } = await agent.search("barber", { minReputation: 0.4 });
@@ -69,6 +69,13 @@ export {
   type TagField,
   type TagQuery,
 } from "./records.js";
+export {
+  type BootstrapSource,
+  highestTwinId,
+  REGISTRY_BOOTSTRAP_DEFAULTS,
+  type RegistryBootstrapOptions,
+  registryBootstrap,
+} from "./registry-bootstrap.js";
 export { Outcome, ReportReason, type ReputationView } from "./reputation.js";
 export type { SearchStats } from "./search.js";
 export { SimNetwork, type SimNetworkOptions, type SimStats } from "./sim-network.js";

@@ -2,7 +2,7 @@ import type { Clock, TimerHandle } from "./clock.js";
 import { P2pInvalidDataError } from "./errors.js";
 import type { P2pOptions } from "./options.js";
 import { type MemberUpdate, PiggybackQueue } from "./piggyback.js";
-import { type Random, sample, shuffle } from "./random.js";
+import { mix32, type Random, sample, shuffle } from "./random.js";
 import type { AgentTransport } from "./transport.js";
 import { firstTrue, isCount, isObject, isTwinId } from "./wire.js";
 
@@ -33,6 +33,11 @@ export type MemberCause =
   | "probe"
   /** it stayed suspect for `suspicionPeriods` periods: declared dead by this agent */
   | "suspicion-timeout"
+  /**
+   * another agent declared it dead at an older incarnation than this agent knew, and this agent's own probe (direct
+   * and indirect) failed too: declared dead by this agent at once
+   */
+  | "confirmed"
   /** news from another agent (piggybacked on pings or pushed by gossip) */
   | "update"
   /** it talked to this agent (a ping, ack or join from it) */
@@ -65,6 +70,8 @@ export interface MembershipStats {
   refutations: number;
   /** Successful joins (start and re-joins). */
   joins: number;
+  /** Syncs whose digests differed, so that member entries were swapped (a second exchange). */
+  syncRepairs: number;
 }
 
 /** What {@link Membership} needs from the agent. */
@@ -89,6 +96,21 @@ interface Member {
   /** Suspected by this agent's own probe (only those suspicions can end in a death declared here). */
   firsthand: boolean;
   timer: TimerHandle | undefined;
+}
+
+/** The sync digest: 16 buckets of 16 leaves. */
+const SYNC_BUCKETS = 16;
+const SYNC_LEAVES = SYNC_BUCKETS * SYNC_BUCKETS;
+
+/** Per bucket, the XOR of its leaves. */
+function bucketDigest(leaves: Uint32Array): number[] {
+  const out: number[] = [];
+  for (let b = 0; b < SYNC_BUCKETS; b++) {
+    let x = 0;
+    for (let j = 0; j < SYNC_BUCKETS; j++) x ^= leaves[b * SYNC_BUCKETS + j]!;
+    out.push(x >>> 0);
+  }
+  return out;
 }
 
 export const MEMBERSHIP_COMMANDS = {
@@ -120,6 +142,7 @@ export class Membership {
     deathsDeclared: 0,
     refutations: 0,
     joins: 0,
+    syncRepairs: 0,
   };
   readonly #d: MembershipDeps;
   readonly #o: P2pOptions;
@@ -127,6 +150,8 @@ export class Membership {
   readonly #suspects = new Set<number>();
   /** Members to probe at the next period (conflicting news about them). */
   readonly #recheck = new Set<number>();
+  /** Members declared dead elsewhere at an incarnation older than the one known here: a failed probe confirms. */
+  readonly #staleDeaths = new Set<number>();
   readonly #dead = new Set<number>();
   readonly #queue: PiggybackQueue;
   /** Live members, kept incrementally (swap-remove): `#liveIndex` maps a twin to its slot. */
@@ -144,7 +169,7 @@ export class Membership {
   constructor(deps: MembershipDeps) {
     this.#d = deps;
     this.#o = deps.options;
-    this.#queue = new PiggybackQueue(this.#o.maxUpdateBuffer);
+    this.#queue = new PiggybackQueue(this.#o.maxUpdateBuffer, this.#o.maxUpdateAgePeriods * this.#o.periodMs);
   }
 
   get self(): number {
@@ -223,20 +248,25 @@ export class Membership {
    * Resolves true if at least one answered.
    */
   async join(targets: readonly number[]): Promise<boolean> {
+    return (await this.joinAll(targets)).length > 0;
+  }
+
+  /** {@link join}, resolving with the twins that answered. */
+  async joinAll(targets: readonly number[]): Promise<number[]> {
     const t = this.#d.transport;
     const asked = [...new Set(targets)].filter((x) => x !== t.self);
-    if (asked.length === 0) return false;
+    if (asked.length === 0) return [];
     const replies = await Promise.allSettled(
       asked.map((x) => t.request(x, MEMBERSHIP_COMMANDS.join, { i: this.#inc }, 2 * this.#o.periodMs)),
     );
-    if (!this.#running) return false;
-    let ok = false;
+    if (!this.#running) return [];
+    const answered: number[] = [];
     let comeback = false;
     for (const [index, r] of replies.entries()) {
       if (r.status !== "fulfilled" || !isObject(r.value)) continue;
       const { i, m, y } = r.value;
       if (!isCount(i) || !Array.isArray(m)) continue;
-      ok = true;
+      answered.push(asked[index]!);
       if (isCount(y)) comeback = true;
       if (isCount(y) && y >= this.#inc) this.#inc = y + 1;
       this.#heard(asked[index]!, i);
@@ -246,33 +276,62 @@ export class Membership {
         }
       }
     }
-    if (ok) {
+    if (answered.length > 0) {
       this.stats.joins++;
       if (comeback) this.#announceSelf();
       else this.#enqueue([this.self, STATE_CODE.alive, this.#inc]);
     }
-    return ok;
+    return answered;
   }
 
-  /** Push-pull anti-entropy with one random live member: both sides end up with the union of their lists. */
+  /**
+   * Push-pull anti-entropy with one random live member, by digest: the request carries a digest of the set of live
+   * members (16 numbers); the member answers with finer digests (16 per bucket) of the buckets that differ; when
+   * some leaves differ, a second exchange swaps the entries of those leaves (at most `maxSyncMembers` each way,
+   * dead members included so that missed deaths spread too). When both lists agree — the steady state — a sync
+   * costs two small messages whatever the size of the network. Resolves true if the member answered.
+   */
   async sync(): Promise<boolean> {
     const [peer] = sample(this.live(), 1, this.#d.random);
     if (peer === undefined) return false;
+    const t = this.#d.transport;
+    const timeout = 2 * this.#o.periodMs;
     let reply: unknown;
     try {
-      reply = await this.#d.transport.request(
-        peer,
-        MEMBERSHIP_COMMANDS.sync,
-        { i: this.#inc, m: this.#snapshot() },
-        2 * this.#o.periodMs,
-      );
+      const digest = bucketDigest(this.#leafDigest());
+      reply = await t.request(peer, MEMBERSHIP_COMMANDS.sync, { i: this.#inc, d: digest }, timeout);
     } catch {
       return false;
     }
     if (!this.#running || !isObject(reply) || !isCount(reply.i)) return false;
     this.#heard(peer, reply.i);
-    this.#applyAll(reply.m, this.#o.maxJoinMembers, false);
     if (reply.d === 1) this.#aboutSelf(STATE_CODE.dead, this.#inc);
+    if (!Array.isArray(reply.x)) return true;
+    const leaves = this.#leafDigest();
+    const differ: number[] = [];
+    for (const entry of reply.x.slice(0, SYNC_BUCKETS)) {
+      if (!Array.isArray(entry) || !isCount(entry[0]) || entry[0] >= SYNC_BUCKETS) continue;
+      const theirs = entry[1];
+      if (!Array.isArray(theirs) || theirs.length !== SYNC_BUCKETS) continue;
+      for (let j = 0; j < SYNC_BUCKETS; j++) {
+        const leaf = entry[0] * SYNC_BUCKETS + j;
+        if (theirs[j] !== leaves[leaf]) differ.push(leaf);
+      }
+    }
+    if (differ.length === 0) return true;
+    this.stats.syncRepairs++;
+    let entries: unknown;
+    try {
+      entries = await t.request(
+        peer,
+        MEMBERSHIP_COMMANDS.sync,
+        { i: this.#inc, l: differ, m: this.#entriesIn(new Set(differ)) },
+        timeout,
+      );
+    } catch {
+      return true;
+    }
+    if (this.#running && isObject(entries)) this.#applyAll(entries.m, this.#o.maxJoinMembers, false);
     return true;
   }
 
@@ -296,7 +355,13 @@ export class Membership {
     }
     switch (state) {
       case MemberState.Alive:
-        if (inc <= m.inc) return false;
+        if (inc <= m.inc) {
+          // Alive news about a member we hold dead at a later incarnation than the news has (a comeback whose
+          // incarnation was set by an agent that had not heard of the one it died with): check it ourselves; if
+          // it answers, our ping tells it to come back above the incarnation we hold it dead at.
+          if (m.state === MemberState.Dead && spread) this.#recheck.add(twin);
+          return false;
+        }
         this.#set(m, MemberState.Alive, inc, "update", spread);
         return true;
       case MemberState.Suspect:
@@ -307,8 +372,11 @@ export class Membership {
         return true;
       case MemberState.Dead:
         if (inc < m.inc && m.state !== MemberState.Dead) {
-          // Declared dead at an incarnation it has since left: somebody saw it fail, so check it ourselves now.
+          // Declared dead at an incarnation it has since left (this agent heard of a later one, which need not
+          // have reached the agent that declared it): somebody saw it fail, so check it ourselves now, and if our
+          // probe fails too, take the death at the incarnation we know.
           this.#recheck.add(twin);
+          this.#staleDeaths.add(twin);
           return false;
         }
         if (inc < m.inc || (inc === m.inc && m.state === MemberState.Dead)) return false;
@@ -331,9 +399,11 @@ export class Membership {
     for (const twin of this.#recheck) {
       if (reprobes >= this.#o.maxSuspectProbes) break;
       this.#recheck.delete(twin);
-      if (twin === target || !this.isLive(twin)) continue;
+      const m = this.#members.get(twin);
+      if (twin === target || m === undefined) continue;
       reprobes++;
-      void this.#probe(twin);
+      if (m.state === MemberState.Dead) void this.#ping(twin, undefined, this.#o.pingTimeoutMs, m.inc);
+      else void this.#probe(twin);
     }
     for (const twin of this.#suspects) {
       if (reprobes >= this.#o.maxSuspectProbes) break;
@@ -372,6 +442,7 @@ export class Membership {
     const suspectedAt = m.state === MemberState.Suspect ? m.inc : undefined;
     if (await this.#ping(target, suspectedAt, this.#o.pingTimeoutMs)) {
       this.stats.directAcks++;
+      this.#staleDeaths.delete(target);
       return;
     }
     if (!this.#running) return;
@@ -389,17 +460,29 @@ export class Membership {
     );
     if (ok) {
       this.stats.indirectAcks++;
+      this.#staleDeaths.delete(target);
       return;
     }
-    if (this.#running) this.#suspect(target);
+    if (!this.#running) return;
+    if (this.#staleDeaths.delete(target)) this.#confirmDeath(target);
+    else this.#suspect(target);
   }
 
-  /** One direct ping; true if acked. Applies what the ack carries. */
-  async #ping(target: number, suspectedAt: number | undefined, timeoutMs: number): Promise<boolean> {
+  /**
+   * One direct ping; true if acked. Applies what the ack carries. `deadAt`: we hold the target dead at this
+   * incarnation (it must come back above it).
+   */
+  async #ping(
+    target: number,
+    suspectedAt: number | undefined,
+    timeoutMs: number,
+    deadAt?: number,
+  ): Promise<boolean> {
     const body = {
       i: this.#inc,
       u: this.#take(),
       ...(suspectedAt === undefined ? {} : { s: suspectedAt }),
+      ...(deadAt === undefined ? {} : { x: deadAt }),
     };
     let reply: unknown;
     try {
@@ -422,19 +505,31 @@ export class Membership {
     else m.since = this.#d.clock.now();
     m.firsthand = true;
     this.stats.suspicions++;
-    const inc = m.inc;
-    m.timer = this.#d.clock.setTimeout(
-      () => this.#suspicionTimeout(twin, inc),
-      this.#o.suspicionPeriods * this.#o.periodMs,
-    );
+    const timer = this.#d.clock.setTimeout(() => {
+      // Still our suspicion (no ack from it since, so no refutation reached us): declare it.
+      if (this.#members.get(twin) === m && m.timer === timer) this.#suspicionTimeout(m);
+    }, this.#o.suspicionPeriods * this.#o.periodMs);
+    m.timer = timer;
   }
 
-  #suspicionTimeout(twin: number, inc: number): void {
+  #suspicionTimeout(m: Member): void {
+    m.timer = undefined;
+    if (!this.#running || m.state !== MemberState.Suspect) return;
+    this.#declareDead(m, "suspicion-timeout");
+  }
+
+  /** Our probe of a member declared dead elsewhere (at an older incarnation) failed too. */
+  #confirmDeath(twin: number): void {
     const m = this.#members.get(twin);
-    if (!this.#running || m === undefined || m.state !== MemberState.Suspect || m.inc !== inc) return;
-    this.#set(m, MemberState.Dead, inc, "suspicion-timeout");
+    if (m === undefined || m.state === MemberState.Dead) return;
+    this.#declareDead(m, "confirmed");
+  }
+
+  #declareDead(m: Member, cause: MemberCause): void {
+    const inc = m.inc;
+    this.#set(m, MemberState.Dead, inc, cause);
     this.stats.deathsDeclared++;
-    this.#d.broadcast([twin, STATE_CODE.dead, inc]);
+    this.#d.broadcast([m.twin, STATE_CODE.dead, inc]);
   }
 
   // ── handlers ──
@@ -444,6 +539,7 @@ export class Membership {
     const verdict = this.#heard(from, body.i);
     this.#applyAll(body.u);
     if (isCount(body.s) && body.s >= this.#inc) this.#aboutSelf(STATE_CODE.suspect, body.s);
+    if (isCount(body.x) && body.x >= this.#inc) this.#aboutSelf(STATE_CODE.dead, body.x);
     return { i: this.#inc, u: this.#take(), ...(verdict === "dead" ? { d: 1 } : {}) };
   }
 
@@ -460,20 +556,55 @@ export class Membership {
 
   #onSync(from: number, body: unknown): unknown {
     if (!isObject(body) || !isCount(body.i)) throw new P2pInvalidDataError("malformed sync");
-    const mine = this.#snapshot();
     const verdict = this.#heard(from, body.i);
-    this.#applyAll(body.m, this.#o.maxJoinMembers, false);
-    return { i: this.#inc, m: mine, ...(verdict === "dead" ? { d: 1 } : {}) };
+    const dead = verdict === "dead" ? { d: 1 } : {};
+    if (Array.isArray(body.l)) {
+      // Second exchange: the leaves that differ; swap their entries.
+      const leaves = new Set(body.l.slice(0, SYNC_LEAVES).filter((x) => isCount(x) && x < SYNC_LEAVES));
+      const mine = this.#entriesIn(leaves);
+      this.#applyAll(body.m, this.#o.maxJoinMembers, false);
+      return { i: this.#inc, m: mine, ...dead };
+    }
+    const theirs = body.d;
+    if (!Array.isArray(theirs) || theirs.length !== SYNC_BUCKETS)
+      throw new P2pInvalidDataError("malformed sync");
+    const leaves = this.#leafDigest();
+    const buckets = bucketDigest(leaves);
+    const x: [number, number[]][] = [];
+    for (let b = 0; b < SYNC_BUCKETS; b++) {
+      if (theirs[b] !== buckets[b]) {
+        x.push([b, Array.from(leaves.subarray(b * SYNC_BUCKETS, (b + 1) * SYNC_BUCKETS))]);
+      }
+    }
+    return { i: this.#inc, ...(x.length > 0 ? { x } : {}), ...dead };
   }
 
-  /** Every member known (dead ones included, so that deaths spread too), at most `maxJoinMembers`. */
-  #snapshot(): MemberUpdate[] {
+  /**
+   * The digest of the live member set (this agent included; suspects count as live, incarnations do not count, so
+   * that a refutation not yet heard everywhere is no difference): per leaf, the XOR of a hash of its members' ids.
+   */
+  #leafDigest(): Uint32Array {
+    const leaves = new Uint32Array(SYNC_LEAVES);
+    const add = (twin: number): void => {
+      const h = mix32(twin);
+      leaves[h & (SYNC_LEAVES - 1)]! ^= mix32(h ^ 0x9e3779b9);
+    };
+    add(this.self);
+    for (const twin of this.#live) add(twin);
+    return leaves;
+  }
+
+  /** The members (dead ones included, and this agent) whose leaf is in `leaves`, at most `maxSyncMembers`. */
+  #entriesIn(leaves: ReadonlySet<number>): MemberUpdate[] {
     const out: MemberUpdate[] = [];
+    const inLeaf = (twin: number): boolean => leaves.has(mix32(twin) & (SYNC_LEAVES - 1));
+    if (inLeaf(this.self)) out.push([this.self, STATE_CODE.alive, this.#inc]);
     for (const m of this.#members.values()) {
-      if (out.length >= this.#o.maxJoinMembers) break;
-      out.push([m.twin, STATE_CODE[m.state], m.inc]);
+      if (inLeaf(m.twin)) out.push([m.twin, STATE_CODE[m.state], m.inc]);
     }
-    return out;
+    return out.length <= this.#o.maxSyncMembers
+      ? out
+      : shuffle(out, this.#d.random).slice(0, this.#o.maxSyncMembers);
   }
 
   #onJoin(from: number, body: unknown): unknown {
@@ -563,19 +694,22 @@ export class Membership {
     if (previous === state) {
       if (inc === m.inc) return;
       m.inc = inc;
-      if (state === MemberState.Suspect) {
-        // A newer suspicion from elsewhere replaces ours: re-probe before acting on it.
-        this.#clearTimer(m);
-        m.firsthand = false;
-        m.since = this.#d.clock.now();
-      }
-      if (spread) this.#enqueue([m.twin, STATE_CODE[state], inc]);
+      // A newer suspicion from elsewhere: noted. Ours, if we suspect it at first hand, goes on (its timer fires
+      // only while our re-probes keep failing): resetting it made a dead member's probers, who had heard of
+      // different incarnations, reset each other's suspicions and declare the death periods later.
+      if (state === MemberState.Suspect && !m.firsthand) m.since = this.#d.clock.now();
+      // A live member's new incarnation is no news to pass on: it matters to the agents that suspected it, and
+      // those get it from the member itself (the ack to their probe) or from an agent that held it suspect (a
+      // state change, below). Passing every refutation on to everybody made each agent's piggyback traffic grow
+      // with the size of the network.
+      if (spread && state !== MemberState.Alive) this.#enqueue([m.twin, STATE_CODE[state], inc]);
       return;
     }
     m.inc = inc;
     m.state = state;
     m.since = this.#d.clock.now();
     if (state !== MemberState.Suspect) {
+      this.#staleDeaths.delete(m.twin);
       this.#clearTimer(m);
       m.firsthand = false;
       this.#suspects.delete(m.twin);
@@ -645,14 +779,14 @@ export class Membership {
   // ── piggyback buffer ──
 
   #enqueue(u: MemberUpdate, urgent = u[1] === STATE_CODE.dead): void {
-    this.#queue.enqueue(u, urgent);
+    this.#queue.enqueue(u, urgent, this.#d.clock.now());
   }
 
   /** The updates to piggyback on one message (each goes `retransmitMult·⌈log10(n+2)⌉` times). */
   #take(): MemberUpdate[] {
     if (this.#queue.size === 0 || this.#o.maxPiggyback === 0) return [];
     const limit = this.#o.retransmitMult * Math.ceil(Math.log10(this.#live.length + 2));
-    return this.#queue.take(this.#o.maxPiggyback, limit);
+    return this.#queue.take(this.#o.maxPiggyback, limit, this.#d.clock.now());
   }
 }
 

@@ -20,17 +20,29 @@ export interface P2pOptions {
   retransmitMult: number;
   /** Membership updates carried by one ping or ack. @default 8 */
   maxPiggyback: number;
-  /** Membership updates waiting to be piggybacked (beyond, the most sent are dropped). @default 512 */
+  /** Membership updates waiting to be piggybacked (beyond, the oldest are dropped). @default 512 */
   maxUpdateBuffer: number;
-  /** Members sent in an answer to `p2p.join` and in a `p2p.sync`. @default 4096 */
+  /**
+   * A membership update is piggybacked for at most this many periods after it was queued: by then it reached
+   * everybody or was superseded (the sync repairs the rest). Keeps a burst of news (a thousand joins) from filling
+   * every message for minutes. @default 30
+   */
+  maxUpdateAgePeriods: number;
+  /** Members sent in an answer to `p2p.join` (and taken from one bulk list). @default 4096 */
   maxJoinMembers: number;
   /**
-   * Every this many periods an agent swaps its whole member list with a random member (push-pull anti-entropy:
-   * repairs whatever gossip and piggybacking missed). @default 20
+   * Every this many periods an agent compares a digest of its member list with a random member's and swaps the
+   * entries where they differ (push-pull anti-entropy: repairs whatever gossip and piggybacking missed). @default 20
    */
   syncPeriods: number;
+  /** Member entries sent in one `p2p.sync` message when digests differ (the rest at the next sync). @default 512 */
+  maxSyncMembers: number;
   /** With no live member left, re-join the bootstrap agents every this many periods. @default 5 */
   rejoinPeriods: number;
+  /** Candidates from `P2pAgentConfig.discover` asked to let this agent join at once. @default 8 */
+  discoverBatch: number;
+  /** With no live member left, ask `P2pAgentConfig.discover` again every this many periods. @default 30 */
+  discoverPeriods: number;
   /** How long a dead member is remembered (so that stale news cannot resurrect it). @default 120000 */
   deadRetentionMs: number;
   /** Members known at most (alive, suspect and remembered dead). @default 100000 */
@@ -72,6 +84,12 @@ export interface P2pOptions {
   maxTagLength: number;
   /** Agents a search is forwarded to by each agent that cannot answer it. @default 3 */
   searchFanout: number;
+  /**
+   * A forwarded search goes to one agent at a time: to the next when the previous answered nothing or after this
+   * long without an answer (a hedged request: a lost message costs this much, and the agents that would have
+   * answered the same records are not asked). @default 250
+   */
+  searchHedgeMs: number;
   /** Hop limit of searches (a caller may ask for less). @default 4 */
   searchMaxHops: number;
   /** Time granted per remaining hop to a forwarded search. @default 1000 */
@@ -91,9 +109,15 @@ export interface P2pOptions {
   invalidWeight: number;
   /** Half-life of behavioural evidence and reports. @default 3600000 */
   reputationHalfLifeMs: number;
-  /** Most a single report weighs (from a reporter of full standing), in failures. @default 1 */
+  /** Most a single report weighs (from a reporter of full standing), in failures. @default 0.2 */
   reportWeight: number;
-  /** Cap of the total weight of reports about one agent, in failures. @default 8 */
+  /**
+   * Cap of the total weight of reports about one agent, in failures. It bounds what hearsay alone can do: a
+   * stranger's score falls at most to `priorWeight / (2·priorWeight + maxReportWeight)` (0.444 by default, above the
+   * recommended `minReputation` 0.4 even after a timeout of this agent's own: 0.404), whoever and however many the
+   * reporters are. Reports raise doubt; only this agent's own dealings — including the check `search()` makes of a
+   * doubted result — bring a score lower. @default 0.5
+   */
   maxReportWeight: number;
   /**
    * Reporters known by tenure only (this agent never dealt with them) move a score in proportion to how many they
@@ -119,8 +143,24 @@ export interface P2pOptions {
   tenureFullMs: number;
   /** An agent reports the same subject again only after this long. @default 600000 */
   reportCooldownMs: number;
-  /** Consecutive unanswered searches (from a member that answers pings) before it is reported unresponsive. @default 3 */
+  /**
+   * Consecutive unanswered searches and checks (from a member that answers pings) before it is reported
+   * unresponsive. @default 3
+   */
   unresponsiveAfter: number;
+  /**
+   * Hops of an "unresponsive" report (at most `reportMaxHops`): lost messages make honest agents file some, so
+   * they reach a bounded number of agents (≈ 84 with fan-out 4), whatever the size of the network. @default 3
+   */
+  unresponsiveMaxHops: number;
+  /**
+   * Results `search()` checks at most per search (when it filters by `minReputation`): an agent in doubt — this
+   * agent had no good answer from it, and reports about it weigh in or it timed out — is asked for its own record
+   * first (one retry if that times out); what it answers is first-hand evidence. @default 4
+   */
+  maxChecksPerSearch: number;
+  /** An agent checks the same other agent again only after this long. @default 600000 */
+  checkCooldownMs: number;
   /** Hops of a misbehaviour report. @default 6 */
   reportMaxHops: number;
   /** Reputation table entries at most. @default 100000 */
@@ -137,9 +177,13 @@ export const P2P_DEFAULTS: Readonly<P2pOptions> = Object.freeze({
   retransmitMult: 4,
   maxPiggyback: 8,
   maxUpdateBuffer: 512,
+  maxUpdateAgePeriods: 30,
   maxJoinMembers: 4096,
   syncPeriods: 20,
+  maxSyncMembers: 512,
   rejoinPeriods: 5,
+  discoverBatch: 8,
+  discoverPeriods: 30,
   deadRetentionMs: 120_000,
   maxMembers: 100_000,
   maxIncarnationStep: 1_000_000,
@@ -158,6 +202,7 @@ export const P2P_DEFAULTS: Readonly<P2pOptions> = Object.freeze({
   cacheTtlMs: 300_000,
   maxTagLength: 64,
   searchFanout: 3,
+  searchHedgeMs: 250,
   searchMaxHops: 4,
   searchHopTimeoutMs: 1000,
   maxResults: 16,
@@ -167,8 +212,8 @@ export const P2P_DEFAULTS: Readonly<P2pOptions> = Object.freeze({
   timeoutWeight: 0.5,
   invalidWeight: 4,
   reputationHalfLifeMs: 3_600_000,
-  reportWeight: 1,
-  maxReportWeight: 8,
+  reportWeight: 0.2,
+  maxReportWeight: 0.5,
   reportQuorum: 0.1,
   maxReportersPerSubject: 128,
   maxReportsPerReporter: 16,
@@ -176,6 +221,9 @@ export const P2P_DEFAULTS: Readonly<P2pOptions> = Object.freeze({
   tenureFullMs: 86_400_000,
   reportCooldownMs: 600_000,
   unresponsiveAfter: 3,
+  unresponsiveMaxHops: 3,
+  maxChecksPerSearch: 4,
+  checkCooldownMs: 600_000,
   reportMaxHops: 6,
   maxReputationEntries: 100_000,
 });
@@ -183,6 +231,7 @@ export const P2P_DEFAULTS: Readonly<P2pOptions> = Object.freeze({
 /** Options that may be 0 (the others must be ≥ 1). */
 const MAY_BE_ZERO = new Set<keyof P2pOptions>([
   "indirectProbes",
+  "maxChecksPerSearch",
   "homeReplicas",
   "maxSuspectProbes",
   "maxPiggyback",

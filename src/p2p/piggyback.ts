@@ -10,7 +10,8 @@ interface Slot {
 /**
  * The updates an agent piggybacks on its pings and acks: at most one per member (a newer one replaces it), deaths
  * and comebacks before everything else and the newest first, each sent `limit` times and then dropped; beyond `maxSize` the
- * oldest go. The order matters: with least-sent-first (SWIM's usual order) a backlog — say, a thousand joins —
+ * oldest go, and so do updates queued more than `maxAgeMs` ago (after a burst — a thousand joins — the backlog
+ * would otherwise fill every message for minutes with news everybody has by then). The order matters: with least-sent-first (SWIM's usual order) a backlog — say, a thousand joins —
  * holds fresh news back after its first transmission until the whole backlog has been sent once more, and a death
  * buried under later suspicions may never reach the few agents the push gossip missed.
  *
@@ -19,13 +20,15 @@ interface Slot {
  */
 export class PiggybackQueue {
   readonly #maxSize: number;
-  readonly #entries = new Map<number, { seq: number; sent: number }>();
+  readonly #maxAgeMs: number;
+  readonly #entries = new Map<number, { seq: number; sent: number; at: number }>();
   /** `#stacks[0]`: deaths and comebacks; `#stacks[1]`: the rest. */
   readonly #stacks = [new SlotStack(), new SlotStack()] as const;
   #seq = 0;
 
-  constructor(maxSize: number) {
+  constructor(maxSize: number, maxAgeMs = Number.POSITIVE_INFINITY) {
     this.#maxSize = maxSize;
+    this.#maxAgeMs = maxAgeMs;
   }
 
   /** Updates waiting to be sent. */
@@ -35,11 +38,11 @@ export class PiggybackQueue {
 
   /**
    * Queues `u` (replacing the queued update about the same member) as the newest; urgent ones (by default deaths;
-   * the caller adds comebacks) go before all others.
+   * the caller adds comebacks) go before all others. `now` is the time it is queued at.
    */
-  enqueue(u: MemberUpdate, urgent = u[1] === 2): void {
+  enqueue(u: MemberUpdate, urgent = u[1] === 2, now = 0): void {
     const seq = ++this.#seq;
-    this.#entries.set(u[0], { seq, sent: 0 });
+    this.#entries.set(u[0], { seq, sent: 0, at: now });
     this.#stacks[urgent ? 0 : 1].push({ twin: u[0], u, seq });
     const valid = (slot: Slot): boolean => this.#valid(slot);
     while (this.#entries.size > this.#maxSize) {
@@ -51,14 +54,21 @@ export class PiggybackQueue {
     for (const stack of this.#stacks) stack.compact(4 * this.#maxSize + 64, valid);
   }
 
-  /** Up to `k` updates, deaths first, newest first; each counts one transmission and is dropped after `limit`. */
-  take(k: number, limit: number): MemberUpdate[] {
+  /**
+   * Up to `k` updates, deaths first, newest first; each counts one transmission and is dropped after `limit` (or
+   * once older than `maxAgeMs` at `now`).
+   */
+  take(k: number, limit: number, now = 0): MemberUpdate[] {
     const out: MemberUpdate[] = [];
     for (const stack of this.#stacks) {
       const picked: Slot[] = [];
       while (out.length + picked.length < k) {
         const slot = stack.popValid((s) => this.#valid(s));
         if (slot === undefined) break;
+        if (now - this.#entries.get(slot.twin)!.at > this.#maxAgeMs) {
+          this.#entries.delete(slot.twin);
+          continue;
+        }
         picked.push(slot);
       }
       // Put back the oldest picked first, so that the newest stays on top.

@@ -23,6 +23,11 @@ export type ReportReason = (typeof ReportReason)[keyof typeof ReportReason];
 
 /** Below this direct score, a reporter has no standing whatever its tenure. */
 const MIN_DIRECT_FOR_STANDING = 0.4;
+/**
+ * Reports weighing less than this share of `maxReportWeight` raise no doubt: one reporter of full tenure in a
+ * network of a thousand does (with `reportQuorum` 10 %), fresh identities, who weigh about nothing, do not.
+ */
+const DOUBT_SHARE = 0.01;
 const NO_STANDING: Standing = Object.freeze({ exp: 0, ten: 0 });
 
 export function isReportReason(value: unknown): value is ReportReason {
@@ -80,13 +85,18 @@ interface Standing {
  * answer it gave this agent adds `1/confidenceInteractions`; none at all if it misbehaved towards this agent) or,
  * for reporters this agent never dealt with, from tenure: how long it has been a member, rising as
  * `(age/tenureFullMs)²`, so fresh identities weigh about nothing. A reporter counts once per subject and at most
- * `reportWeight`; one reporting many agents is ignored; all reports together weigh at most `maxReportWeight`.
- * Reporters known by tenure only count as a *quorum*: their reports reach the full weight only when they come from
- * `reportQuorum` of the live members, so a group of identities that merely stayed members long enough moves a
- * stranger's view in proportion to its share of the network. A report weighs the lower of its reporter's
- * standing when it arrived and now, so an identity cannot report while fresh and let the report gain weight as it
- * ages. Standing is taken from direct experience and tenure only, never from reports, so that colluders cannot
- * vouch for each other.
+ * `reportWeight`; one reporting many agents is ignored. Reporters known by tenure only count as a *quorum*: their
+ * reports reach the full weight only when they come from `reportQuorum` of the live members, so a group of
+ * identities that merely stayed members long enough moves a stranger's view in proportion to its share of the
+ * network. A report weighs the lower of its reporter's standing when it arrived and now, so an identity cannot
+ * report while fresh and let the report gain weight as it ages. Standing is taken from direct experience and
+ * tenure only, never from reports, so that colluders cannot vouch for each other.
+ *
+ * All reports about one agent together weigh at most `maxReportWeight`, which is small: hearsay alone never
+ * brings a score below `priorWeight / (2·priorWeight + maxReportWeight)` (0.444), whoever the reporters are — a
+ * stranger cannot tell colluders from honest witnesses, so reports only raise *doubt* ({@link inDoubt}). What
+ * convicts is first-hand evidence: this agent's own dealings, including the check `search()` makes of a doubted
+ * result before it filters by reputation.
  */
 export class ReputationTable {
   readonly #o: P2pOptions;
@@ -167,6 +177,17 @@ export class ReputationTable {
     return (p + good) / (2 * p + good + bad + trust * this.#reportWeight(twin));
   }
 
+  /**
+   * True when this agent has not itself had a good answer from `twin` lately but has a reason to distrust it:
+   * reports about it weigh in (at least 1 % of `maxReportWeight`), or it did not answer this agent (a timeout, which
+   * may be a lost message). Worth checking at first hand before relying on it.
+   */
+  inDoubt(twin: number): boolean {
+    const e = this.#get(this.#evidence, twin, false);
+    if ((e?.good ?? 0) >= 1) return false;
+    return (e?.bad ?? 0) > 0 || this.#reportWeight(twin) >= DOUBT_SHARE * this.#o.maxReportWeight;
+  }
+
   /** `twin`'s weight as a reporter, in [0, 1]. */
   standing(twin: number): number {
     const s = this.#standing(twin);
@@ -220,9 +241,10 @@ export class ReputationTable {
       const now2 = this.#standing(reporter);
       const exp = Math.min(r.exp, now2.exp);
       const ten = Math.max(0, Math.min(r.ten, now2.ten) - exp);
-      const f = this.#o.reportWeight * 2 ** (-age / this.#o.reputationHalfLifeMs);
-      sum += exp * f;
-      byTenure += ten * f;
+      const decay = 2 ** (-age / this.#o.reputationHalfLifeMs);
+      sum += exp * this.#o.reportWeight * decay;
+      // Reporters known by tenure only count as heads towards the quorum.
+      byTenure += ten * decay;
     }
     const quorum = Math.min(
       this.#o.maxReportersPerSubject,

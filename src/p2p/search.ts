@@ -1,4 +1,4 @@
-import type { Clock } from "./clock.js";
+import type { Clock, TimerHandle } from "./clock.js";
 import { isTimeout, P2pInvalidDataError } from "./errors.js";
 import { ExpiringSet } from "./expiring-set.js";
 import type { P2pOptions } from "./options.js";
@@ -52,6 +52,8 @@ export interface SearchStats {
   announcedIn: number;
   /** Announcements sent. */
   announcedOut: number;
+  /** First-hand checks of doubted agents (requests, retries included). */
+  checks: number;
 }
 
 /** What {@link SearchService} needs from the agent. */
@@ -76,17 +78,20 @@ export interface SearchDeps {
   /** Checks a parsed record (expiry, signature). */
   check(record: ServiceRecord): Promise<RecordProblem | undefined>;
   good(twin: number): void;
-  timeout(twin: number): void;
+  /** `twin` did not answer `query` in time (`check`: a first-hand check, see {@link SearchService.check}). */
+  timeout(twin: number, query: NormalizedQuery, check: boolean): void;
   invalid(twin: number, reason: string): void;
 }
 
 const EMPTY: Resolved = { results: [], distance: undefined, fromCache: false };
+const TIMED_OUT: Resolved & { timedOut: true } = { ...EMPTY, timedOut: true };
 
 /**
  * Tag search with caches on the way. An agent answers a query from its own record and its cache; otherwise, while
  * hops remain, it forwards the query to up to `searchFanout` agents — first the tag's *home agents*, the
  * `homeReplicas` live members that rendezvous hashing maps the tag to (owners announce their records there), then
- * random overlay neighbours — and passes back the first non-empty answer. Each agent on the way verifies the
+ * random overlay neighbours — one at a time (the next when the previous answered nothing, or after
+ * `searchHedgeMs` without an answer), and passes back the first non-empty answer. Each agent on the way verifies the
  * records it gets (a forged, expired or unasked-for record is invalid data: a reputation penalty for the agent that
  * sent it) and caches them, so the next search for the tag is answered sooner. Query ids are remembered, so each
  * agent handles a query once; the query carries its path, so it never goes back.
@@ -101,6 +106,7 @@ export class SearchService {
     sent: 0,
     announcedIn: 0,
     announcedOut: 0,
+    checks: 0,
   };
   readonly #d: SearchDeps;
   readonly #o: P2pOptions;
@@ -210,6 +216,21 @@ export class SearchService {
     }
   }
 
+  /**
+   * Checks `twin` at first hand: asks it `query` with no hops left (answered by it alone — an honest agent answers,
+   * with its own record if it matches, or with nothing), once more if that timed out. Its answer is scored as any
+   * other (good, timeout or invalid data). Resolves when done; never rejects.
+   */
+  async check(twin: number, query: NormalizedQuery): Promise<void> {
+    const q = "fields" in query ? query.fields : query.any;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const body = { id: randomId(this.#d.random), q, h: 0, p: [], l: 1 };
+      this.stats.checks++;
+      const r = await this.#ask(twin, query, body, this.#o.searchHopTimeoutMs, 1, true);
+      if (r.timedOut !== true) return;
+    }
+  }
+
   /** Forgets who got our record (after it changed, everybody gets the new one). */
   resetAnnounced(): void {
     this.#announced.clear();
@@ -285,26 +306,47 @@ export class SearchService {
     if (next.length === 0) return EMPTY;
     const body = { id, q: "any" in query ? query.any : query.fields, h: hops - 1, p: [...path], l: limit };
     const timeout = this.#o.searchHopTimeoutMs * hops;
+    // Hedged: one agent at a time, the next when the previous answered nothing or after `searchHedgeMs`.
+    const clock = this.#d.clock;
     return new Promise<Resolved>((resolve) => {
-      let pending = next.length;
+      let sent = 0;
+      let outstanding = 0;
       let settled = false;
-      for (const n of next) {
+      let timer: TimerHandle | undefined;
+      const finish = (res: Resolved): void => {
+        if (settled) return;
+        settled = true;
+        if (timer !== undefined) clock.clearTimeout(timer);
+        resolve(res);
+      };
+      const sendNext = (): void => {
+        if (settled) return;
+        if (timer !== undefined) {
+          clock.clearTimeout(timer);
+          timer = undefined;
+        }
+        const to = next[sent];
+        if (to === undefined) {
+          if (outstanding === 0) finish(EMPTY);
+          return;
+        }
+        sent++;
+        outstanding++;
         this.stats.sent++;
-        this.#ask(n, query, body, timeout, limit)
+        if (sent < next.length) timer = clock.setTimeout(sendNext, this.#o.searchHedgeMs);
+        this.#ask(to, query, body, timeout, limit)
           .then((r) => {
             const results = accept === undefined ? r.results : r.results.filter((f) => accept(f.record.twin));
-            if (!settled && results.length > 0) {
-              settled = true;
-              resolve({ results, distance: (r.distance ?? 0) + 1, fromCache: r.fromCache });
+            if (results.length > 0) {
+              finish({ results, distance: (r.distance ?? 0) + 1, fromCache: r.fromCache });
             }
           })
           .finally(() => {
-            if (--pending === 0 && !settled) {
-              settled = true;
-              resolve(EMPTY);
-            }
+            outstanding--;
+            if (!settled) sendNext();
           });
-      }
+      };
+      sendNext();
     });
   }
 
@@ -357,12 +399,16 @@ export class SearchService {
     body: unknown,
     timeout: number,
     limit: number,
-  ): Promise<{ results: Found[]; distance: number | undefined; fromCache: boolean }> {
+    check = false,
+  ): Promise<Resolved & { timedOut?: true }> {
     let reply: unknown;
     try {
       reply = await this.#d.transport.request(to, SEARCH_COMMANDS.search, body, timeout);
     } catch (err) {
-      if (isTimeout(err)) this.#d.timeout(to);
+      if (isTimeout(err)) {
+        this.#d.timeout(to, query, check);
+        return TIMED_OUT;
+      }
       return EMPTY;
     }
     if (!isObject(reply) || !Array.isArray(reply.r)) {

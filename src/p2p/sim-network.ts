@@ -38,6 +38,8 @@ export interface SimStats {
   bytes: number;
   /** Requests sent per command. */
   byCommand: Map<string, number>;
+  /** Bytes of JSON bodies sent per command, requests and their answers (when `serialize`). */
+  bytesByCommand: Map<string, number>;
 }
 
 interface SimEvent {
@@ -122,6 +124,7 @@ export class SimNetwork {
     dropped: 0,
     bytes: 0,
     byCommand: new Map(),
+    bytesByCommand: new Map(),
   };
   /** Messages (requests and answers) sent per twin. */
   readonly sentBy = new Map<number, number>();
@@ -252,12 +255,14 @@ export class SimNetwork {
   }
 
   /** Sends one message; `deliver` runs at the far end unless it is lost or unreachable. */
-  #send(from: number, to: number, body: unknown, deliver: (body: unknown) => void): void {
+  #send(from: number, to: number, command: string, body: unknown, deliver: (body: unknown) => void): void {
     this.sentBy.set(from, (this.sentBy.get(from) ?? 0) + 1);
     let copy = body;
     if (this.#serialize) {
       const text = JSON.stringify(body ?? null);
       this.stats.bytes += text.length;
+      const by = this.stats.bytesByCommand;
+      by.set(command, (by.get(command) ?? 0) + text.length);
       copy = JSON.parse(text);
     }
     if (this.#loss > 0 && this.random() < this.#loss) {
@@ -293,10 +298,10 @@ export class SimNetwork {
         if (ok) resolve(value);
         else reject(new P2pRequestError(`${command} to twin ${to} failed: ${String(value)}`));
       };
-      this.#send(from, to, body, (received) => {
+      this.#send(from, to, command, body, (received) => {
         const reply = (ok: boolean, value: unknown): void => {
           this.stats.responses++;
-          this.#send(to, from, ok ? value : String(value), (v) => answer(ok, v));
+          this.#send(to, from, command, ok ? value : String(value), (v) => answer(ok, v));
         };
         const handler = this.#handlers.get(to)?.get(command);
         if (handler === undefined) {

@@ -104,4 +104,28 @@ describe("p2p agent", () => {
     assert.equal(agents[0]!.stats().reports.filed, 1);
     sim.stopAll();
   });
+
+  test("agent — an unresponsive report travels unresponsiveMaxHops, an invalid one reportMaxHops", async () => {
+    // Fan-out 1: a report goes down a single chain of agents, one per hop.
+    const sim = simAgents(
+      { loss: 0 },
+      { ...FAST, gossipFanout: 1, unresponsiveMaxHops: 3, reportMaxHops: 6 },
+    );
+    const agents = await startMesh(sim, 30);
+    const reached = (reason: string): number =>
+      new Set(
+        sim.events
+          .filter(
+            (e) =>
+              e.event.type === "report" && e.event.reason === reason && e.event.accepted && e.observer !== 1,
+          )
+          .map((e) => e.observer),
+      ).size;
+    agents[0]!.report(20, "unresponsive");
+    agents[0]!.report(21, "invalid");
+    await sim.net.run(10 * PERIOD);
+    assert.equal(reached("unresponsive"), 3);
+    assert.ok(reached("invalid") > 3 && reached("invalid") <= 6, `${reached("invalid")}`);
+    sim.stopAll();
+  });
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { P2pAgent } from "../../src/p2p/index.js";
+import { type P2pAgent, resolveOptions, SimNetwork } from "../../src/p2p/index.js";
+import { type MemberEvent, Membership } from "../../src/p2p/membership.js";
 import { FAST, simAgents, startMesh } from "./sim-agents.js";
 
 const PERIOD = FAST.periodMs!;
@@ -152,5 +153,107 @@ describe("p2p membership (SWIM)", () => {
       "the others still know it",
     );
     sim.stopAll();
+  });
+
+  test("membership — a death declared at an older incarnation is checked: confirmed at once if our probe fails, refused if it answers", async () => {
+    const net = new SimNetwork({ seed: 5 });
+    const events: MemberEvent[] = [];
+    const make = (twin: number, emit = (_e: MemberEvent) => {}) =>
+      new Membership({
+        transport: net.transport(twin),
+        clock: net.clock,
+        random: net.random,
+        options: resolveOptions(FAST),
+        bootstrap: [],
+        broadcast: () => {},
+        emit,
+      });
+    const a = make(1, (e) => events.push(e));
+    const x = make(3);
+    const y = make(4);
+    for (const m of [a, x, y]) await m.start();
+    // `a` heard of later incarnations of 3 and 4 than the agent that will declare them dead.
+    a.applyUpdate([3, 0, 5], false);
+    a.applyUpdate([4, 0, 5], false);
+    x.stop();
+    net.kill(3);
+    a.applyUpdate([3, 2, 2]);
+    a.applyUpdate([4, 2, 2]);
+    assert.equal(a.member(3)?.state, "alive", "not applied as such");
+    const t0 = net.now;
+    assert.ok(await net.runUntil(() => a.member(3)?.state === "dead", 20 * PERIOD, 10));
+    assert.ok(net.now - t0 <= 2 * PERIOD, `confirmed within ${(net.now - t0) / PERIOD} periods`);
+    const death = events.find((e) => e.twin === 3 && e.state === "dead");
+    assert.equal(death?.cause, "confirmed");
+    assert.equal(death?.incarnation, 5, "at the incarnation it knew");
+    await net.run(10 * PERIOD);
+    assert.equal(a.member(4)?.state, "alive", "4 answered the probe: the stale death is refused");
+    for (const m of [a, y]) m.stop();
+  });
+
+  test("membership — a first-hand suspicion runs its course when news of a newer suspicion arrives", async () => {
+    const net = new SimNetwork({ seed: 6 });
+    const events: { at: number; e: MemberEvent }[] = [];
+    const make = (twin: number) =>
+      new Membership({
+        transport: net.transport(twin),
+        clock: net.clock,
+        random: net.random,
+        options: resolveOptions(FAST),
+        bootstrap: twin === 1 ? [] : [1],
+        broadcast: () => {},
+        emit: (e) => events.push({ at: net.now, e }),
+      });
+    const watcher = make(1);
+    const victim = make(2);
+    await watcher.start();
+    void victim.start();
+    assert.ok(await net.runUntil(() => watcher.member(2)?.state === "alive", 10 * PERIOD, 10));
+    victim.stop();
+    net.kill(2);
+    const suspicion = () =>
+      events.find((x) => x.e.twin === 2 && x.e.state === "suspect" && x.e.cause === "probe");
+    assert.ok(await net.runUntil(() => suspicion() !== undefined, 10 * PERIOD, 10));
+    // Somebody else suspects it at a later incarnation, which the watcher never heard of.
+    watcher.applyUpdate([2, 1, 1]);
+    assert.equal(watcher.member(2)?.incarnation, 1);
+    assert.ok(await net.runUntil(() => watcher.member(2)?.state === "dead", 20 * PERIOD, 10));
+    const death = events.find((x) => x.e.twin === 2 && x.e.state === "dead")!;
+    assert.equal(death.e.cause, "suspicion-timeout");
+    assert.equal(death.e.incarnation, 1);
+    const took = (death.at - suspicion()!.at) / PERIOD;
+    assert.ok(took <= FAST.suspicionPeriods! + 0.5, `declared ${took} periods after its own suspicion`);
+    watcher.stop();
+  });
+
+  test("membership — news that a member we hold dead is back, at a lower incarnation, is checked: our ping makes it come back above", async () => {
+    const net = new SimNetwork({ seed: 8 });
+    const broadcasts: number[][] = [];
+    const make = (twin: number) =>
+      new Membership({
+        transport: net.transport(twin),
+        clock: net.clock,
+        random: net.random,
+        options: resolveOptions(FAST),
+        bootstrap: [],
+        broadcast: (u) => broadcasts.push([twin, ...u]),
+        emit: () => {},
+      });
+    const a = make(1);
+    const x = make(3); // a fresh process: incarnation 0
+    for (const m of [a, x]) await m.start();
+    a.applyUpdate([3, 0, 5], false);
+    a.applyUpdate([3, 2, 5]); // somebody declared it dead at 5
+    assert.equal(a.member(3)?.state, "dead");
+    a.applyUpdate([3, 0, 1]); // its comeback, at an incarnation set by an agent that knew less
+    assert.equal(a.member(3)?.state, "dead", "not applied as such");
+    assert.ok(await net.runUntil(() => a.member(3)?.state === "alive", 3 * PERIOD, 10));
+    assert.equal(a.member(3)?.incarnation, 6, "it came back above the incarnation it was held dead at");
+    assert.equal(x.incarnation, 6);
+    assert.ok(
+      broadcasts.some(([from, twin, state, inc]) => from === 3 && twin === 3 && state === 0 && inc === 6),
+      "and pushed its comeback to everybody",
+    );
+    for (const m of [a, x]) m.stop();
   });
 });

@@ -46,4 +46,20 @@ describe("p2p piggyback queue", () => {
     for (let i = 0; i < 10; i++)
       assert.equal(q.take(8, 16)[0]![0], 2000, "the fresh update goes in every message");
   });
+
+  test("piggyback — updates older than maxAgeMs are dropped, deaths included", () => {
+    const q = new PiggybackQueue(100, 1000);
+    q.enqueue([1, 0, 0], false, 0);
+    q.enqueue([2, 2, 0], undefined, 0);
+    q.enqueue([3, 0, 0], false, 900);
+    assert.deepEqual(q.take(8, 16, 500), [
+      [2, 2, 0],
+      [3, 0, 0],
+      [1, 0, 0],
+    ]);
+    assert.deepEqual(q.take(8, 16, 1500), [[3, 0, 0]], "the two queued at 0 are too old at 1500");
+    assert.equal(q.size, 1);
+    assert.deepEqual(q.take(8, 16, 2000), []);
+    assert.equal(q.size, 0);
+  });
 });

@@ -64,6 +64,71 @@ describe("p2p search", () => {
     sim.stopAll();
   });
 
+  test("search — a forwarded search asks one agent at a time: the next only after an empty answer or searchHedgeMs", async () => {
+    const sim = simAgents({ loss: 0 });
+    const agents = await startMesh(sim, 40, tagsOf);
+    await sim.net.run(5 * PERIOD);
+    const asker = agents[20]!; // not twin 1, the bootstrap agent (everybody announces to it)
+    // A name the asker has not cached: its first home has it (announced to it), so one request is enough.
+    let wanted: number | undefined;
+    for (let t = 2; t <= 40 && wanted === undefined; t++) {
+      if (t === asker.twin) continue;
+      if ((await settle(sim, asker.search(`svc-${t}`, { maxHops: 0 }))).results.length === 0) wanted = t;
+    }
+    assert.ok(wanted !== undefined);
+    const sent = asker.stats().search.sent;
+    const res = await settle(sim, asker.search(`svc-${wanted}`, { maxHops: 1 }));
+    assert.equal(res.results[0]?.twin, wanted);
+    assert.equal(asker.stats().search.sent - sent, 1, "one agent asked");
+    sim.stopAll();
+
+    // Askers with two neighbours, one of which never answers searches: whichever is asked first, the search is
+    // answered; when the silent one is asked first, the other is asked searchHedgeMs later.
+    const hedge = 150;
+    const sim2 = simAgents({ loss: 0 }, { ...FAST, homeReplicas: 0, maxNeighbours: 2, searchHedgeMs: hedge });
+    const silentAsked = new Map<number, number>();
+    const silentWrap = (t: AgentTransport): AgentTransport => ({
+      self: t.self,
+      request: (...args) => t.request(...args),
+      serve: (command, handler) =>
+        command === "p2p.search"
+          ? t.serve(command, (from) => {
+              silentAsked.set(from, sim2.net.now);
+              return new Promise<never>(() => {});
+            })
+          : t.serve(command, handler),
+    });
+    sim2.make(2, { bootstrap: [3], wrap: silentWrap });
+    // The owner announces its record to the silent agent only (its one neighbour).
+    sim2.make(3, { bootstrap: [2], tags: { category: "barber" }, options: { maxNeighbours: 1 } });
+    const askers = [1, 4, 5, 6, 7, 8].map((t) => sim2.make(t, { bootstrap: [2, 3] }));
+    for (const x of sim2.agents.values()) void x.start();
+    await sim2.net.run(6 * PERIOD);
+    for (const x of askers) assert.deepEqual([...x.neighbours()].sort(), [2, 3]);
+    let silentFirst = 0;
+    for (const x of askers) {
+      const t0 = sim2.net.now;
+      const before = x.stats().search.sent;
+      const r = await settle(sim2, x.search("barber", { maxHops: 1 }));
+      const took = sim2.net.now - t0;
+      assert.equal(r.results[0]?.twin, 3, `asker ${x.twin}`);
+      const askedSilent = silentAsked.get(x.twin);
+      if (askedSilent !== undefined && askedSilent - t0 < hedge) {
+        silentFirst++;
+        assert.equal(x.stats().search.sent - before, 2);
+        assert.ok(took >= hedge, `asker ${x.twin}: the owner was asked after searchHedgeMs (${took} ms)`);
+      } else {
+        assert.equal(x.stats().search.sent - before, 1, `asker ${x.twin}: answered by the first one asked`);
+        assert.ok(took < hedge, `asker ${x.twin}: ${took} ms`);
+      }
+    }
+    assert.ok(
+      silentFirst > 0 && silentFirst < askers.length,
+      `${silentFirst} askers asked the silent one first`,
+    );
+    sim2.stopAll();
+  });
+
   test("search — answers are cached by every agent on the way back, and cache entries expire", async () => {
     // A line A(1) → B(2) → C(3) → D(4): neighbour flooding only, one neighbour each (the bootstrap agent).
     const sim = simAgents({ loss: 0 }, { ...FAST, homeReplicas: 0, maxNeighbours: 1, cacheTtlMs: 3000 });
@@ -187,6 +252,87 @@ describe("p2p search", () => {
       filtered.results.map((r) => r.twin),
       [3],
     );
+    sim.stopAll();
+  });
+
+  test("search — with minReputation, results in doubt are checked first: a framed agent passes, a reported forger and a silent agent do not", async () => {
+    // Tenure is full after 1 s here, so the reporters below weigh as much as old members can.
+    const sim = simAgents({ loss: 0 }, { ...FAST, tenureFullMs: 1000 });
+    const rnd = sim.net.random;
+    const forgeAll = (t: AgentTransport): AgentTransport => ({
+      self: t.self,
+      request: (...args) => t.request(...args),
+      serve: (command, handler) =>
+        command === "p2p.search"
+          ? t.serve(command, (_from, body) => {
+              const q = (body as { q: unknown }).q;
+              const tags = typeof q === "string" ? { category: q } : (q as ServiceTags);
+              let signature = "";
+              for (let i = 0; i < 130; i++) signature += Math.floor(rnd() * 16).toString(16);
+              const rec = {
+                twin: 1,
+                tags,
+                issuedAt: sim.net.now,
+                expiresAt: sim.net.now + 60_000,
+                signature,
+              };
+              return { r: [{ rec, rep: 1 }], d: 0 };
+            })
+          : t.serve(command, handler),
+    });
+    const silentAll = (t: AgentTransport): AgentTransport => ({
+      self: t.self,
+      request: (...args) => t.request(...args),
+      serve: (command, handler) =>
+        command === "p2p.search"
+          ? t.serve(command, () => new Promise<never>(() => {}))
+          : t.serve(command, handler),
+    });
+    const barber = (name: string): ServiceTags => ({ category: "barber", name });
+    const asker = sim.make(1, { bootstrap: [2], options: { maxChecksPerSearch: 2 } });
+    sim.make(2, { tags: barber("framed") });
+    sim.make(3, { tags: barber("forger"), wrap: forgeAll });
+    sim.make(4, { tags: barber("silent"), wrap: silentAll });
+    for (let t = 5; t <= 16; t++) sim.make(t);
+    for (const a of sim.agents.values()) void a.start();
+    assert.ok(await sim.net.runUntil(() => asker.members().length === 15, 20_000));
+    await sim.net.run(10 * PERIOD);
+    // Agents 5–10 collude against 2; agents 11–16 witnessed 3 forging and 4 staying silent (the asker cannot tell
+    // colluders from witnesses: all are old members it never dealt with).
+    for (let t = 5; t <= 10; t++) sim.agents.get(t)!.report(2, "invalid");
+    for (let t = 11; t <= 16; t++) {
+      sim.agents.get(t)!.report(3, "invalid");
+      sim.agents.get(t)!.report(4, "unresponsive");
+    }
+    await sim.net.run(5 * PERIOD);
+    for (const s of [2, 3, 4]) {
+      const v = asker.reputationOf(s);
+      assert.equal(v.reporters, 6, `reports about ${s} reached the asker`);
+      assert.ok(v.score >= 0.4 && v.score < 0.45, `hearsay alone about ${s}: ${v.score}`);
+    }
+    const all = await settle(sim, asker.search("barber"));
+    assert.deepEqual(all.results.map((r) => r.twin).sort(), [2, 3, 4], "no filter: no check, everything");
+    const checks = asker.stats().search.checks;
+    assert.equal(checks, 0);
+    // maxChecksPerSearch is 2 for this asker: two of the three are checked by the first filtered search…
+    const firstHand = () =>
+      [2, 3, 4].filter((t) => asker.reputationOf(t).good + asker.reputationOf(t).bad > 0);
+    await settle(sim, asker.search("barber", { minReputation: 0.4 }));
+    assert.equal(firstHand().length, 2);
+    // …the third by the next one.
+    const filtered = await settle(sim, asker.search("barber", { minReputation: 0.4 }));
+    assert.deepEqual(firstHand(), [2, 3, 4]);
+    assert.deepEqual(
+      filtered.results.map((r) => r.twin),
+      [2],
+      "the framed agent passes its check; the forger and the silent agent fail theirs",
+    );
+    assert.ok(asker.reputationOf(2).score > 0.5, `framed: ${asker.reputationOf(2).score}`);
+    assert.ok(asker.reputationOf(3).score < 0.3, `forger: ${asker.reputationOf(3).score}`);
+    assert.ok(asker.reputationOf(4).score < 0.4, `silent: ${asker.reputationOf(4).score}`);
+    assert.equal(asker.stats().search.checks, 4, "one check each, the silent agent's retried once");
+    await settle(sim, asker.search("barber", { minReputation: 0.4 }));
+    assert.equal(asker.stats().search.checks, 4, "not again within checkCooldownMs");
     sim.stopAll();
   });
 

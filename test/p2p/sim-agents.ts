@@ -1,6 +1,7 @@
 import { Ed25519KeyPair, type Signer, signerFromKeyPair } from "../../src/identity/index.js";
 import {
   type AgentTransport,
+  type BootstrapSource,
   P2pAgent,
   type P2pEvent,
   type P2pOptions,
@@ -39,6 +40,7 @@ export interface SimAgents {
       tags?: ServiceTags;
       options?: Partial<P2pOptions>;
       wrap?: (t: AgentTransport) => AgentTransport;
+      discover?: BootstrapSource;
     },
   ): P2pAgent;
   stopAll(): void;
@@ -73,6 +75,7 @@ export function simAgents(
         keys: { publicKeyOf: (t) => keys.get(t) },
         ...(config.tags === undefined ? {} : { tags: config.tags }),
         bootstrap: config.bootstrap ?? [1],
+        ...(config.discover === undefined ? {} : { discover: config.discover }),
         clock: net.clock,
         random: seededRandom(1000 + twin),
         options: { ...options, ...config.options },

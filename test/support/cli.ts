@@ -50,7 +50,17 @@ export interface RmbProcess {
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
 export function spawnRmb(args: string[], env: NodeJS.ProcessEnv = {}, cwd = REPO_ROOT): RmbProcess {
-  const child = spawn(process.execPath, [RMB_BIN, ...args], {
+  return spawnNodeScript(RMB_BIN, args, env, cwd);
+}
+
+/** Like {@link spawnRmb}, for another built script (a test helper process). */
+export function spawnNodeScript(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  cwd = REPO_ROOT,
+): RmbProcess {
+  const child = spawn(process.execPath, [script, ...args], {
     cwd,
     env: { ...process.env, RMB_SECRET: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],

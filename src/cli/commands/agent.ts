@@ -1,10 +1,15 @@
 import { parseArgs } from "node:util";
+import { InvalidArgumentError } from "../../errors.js";
 import { loadIdentity } from "../../identity/index.js";
 import {
+  P2P_DEFAULTS,
   P2pAgent,
   type P2pEvent,
+  type P2pOptions,
   RmbAgentTransport,
+  registryBootstrap,
   registryKeys,
+  resolveOptions,
   type ServiceTags,
   TAG_FIELDS,
   type TagQuery,
@@ -24,16 +29,20 @@ const CONNECTION_HELP = `Connection (direct over relays; agents authenticate eac
   -k, --key-type <T>        sr25519 (default) or ed25519
       --registrar <URL> | -s, --substrate <URL> | --twins <FILE>
                             where twins and their keys are looked up (default $RMB_REGISTRAR)
-  -b, --bootstrap <IDS>     agents to join first, comma separated twin ids
+  -b, --bootstrap <IDS>     agents to join first, comma separated twin ids; without it, the agent
+                            looks for agents among the twins of the registry (newest first);
+                            --bootstrap '' starts alone (waits to be joined)
+  -o, --option <NAME=VALUE> a P2P option (repeatable), e.g. -o periodMs=500 -o homeReplicas=0
   -d, --debug               more logs
 `;
 
-export const AGENT_HELP = `Usage: rmb agent [--tags <FIELD=VALUE,…>] --bootstrap <IDS> [options]
+export const AGENT_HELP = `Usage: rmb agent [--tags <FIELD=VALUE,…>] [--bootstrap <IDS>] [options]
 
 Runs a P2P agent as the twin of the secret until SIGINT/SIGTERM: it joins the agents given with
---bootstrap (none: it waits to be joined), keeps a membership list with imAlive heartbeats (SWIM
-failure detection), advertises a service record signed by its twin key when --tags is given, answers
-and forwards searches, and keeps reputation scores. Member changes are printed as they happen.
+--bootstrap (none: agents found in the twin registry, else it waits to be joined), keeps a membership
+list with imAlive heartbeats (SWIM failure detection), advertises a service record signed by its twin
+key when --tags is given, answers and forwards searches, and keeps reputation scores. Member changes,
+misbehaviour and reports are printed as they happen.
 
 Options:
       --tags <T>            e.g. category=barber,location=ghent,name=joe,adjective=trusted
@@ -42,10 +51,11 @@ Options:
 
 ${CONNECTION_HELP}`;
 
-export const SEARCH_HELP = `Usage: rmb search <tag | FIELD=VALUE,…> --bootstrap <IDS> [options]
+export const SEARCH_HELP = `Usage: rmb search <tag | FIELD=VALUE,…> [--bootstrap <IDS>] [options]
 
-Finds agents offering a service: joins the network through the bootstrap agents for a moment, asks
-with a hop limit, prints the twins found (with their tags and reputation) and leaves.
+Finds agents offering a service: joins the network through the bootstrap agents (none: agents found in
+the twin registry) for a moment, asks with a hop limit, prints the twins found (with their tags and
+reputation) and leaves.
 
 Options:
       --max-hops <N>        hops the query may travel [default: 4]
@@ -63,6 +73,7 @@ const OPTIONS = {
   mnemonic: { type: "string", short: "m" },
   "key-type": { type: "string", short: "k" },
   bootstrap: { type: "string", short: "b" },
+  option: { type: "string", short: "o", multiple: true },
   json: { type: "boolean" },
   debug: { type: "boolean", short: "d", multiple: true },
 } as const;
@@ -75,6 +86,7 @@ type ConnectionValues = {
   mnemonic?: string | undefined;
   "key-type"?: string | undefined;
   bootstrap?: string | undefined;
+  option?: string[] | undefined;
 };
 
 /** `category=barber,location=ghent` → tags (or a plain tag for a search). */
@@ -103,6 +115,28 @@ function parseIds(text: string | undefined): number[] {
   });
 }
 
+/** `-o periodMs=500` → `{ periodMs: 500 }` (checked by the agent, which names a bad option). */
+function parseOptions(list: string[] | undefined): Partial<P2pOptions> {
+  const out: Record<string, number> = {};
+  for (const item of list ?? []) {
+    const eq = item.indexOf("=");
+    const name = item.slice(0, eq).trim();
+    const value = Number(item.slice(eq + 1).trim());
+    if (eq <= 0 || item.slice(eq + 1).trim() === "" || !Number.isFinite(value)) {
+      throw new UsageError(`invalid --option '${item}': expected NAME=NUMBER (see P2P_DEFAULTS)`);
+    }
+    if (!(name in P2P_DEFAULTS)) throw new UsageError(`invalid --option '${item}': no option '${name}'`);
+    out[name] = value;
+  }
+  try {
+    resolveOptions(out as Partial<P2pOptions>);
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw new UsageError(`invalid --option: ${err.message}`);
+    throw err;
+  }
+  return out as Partial<P2pOptions>;
+}
+
 async function startAgent(values: ConnectionValues, io: CliIo, log: Logger, tags: ServiceTags | undefined) {
   if (values.relay === undefined) throw new UsageError("give --relay <URL>");
   const registrar =
@@ -113,6 +147,8 @@ async function startAgent(values: ConnectionValues, io: CliIo, log: Logger, tags
       "give one twin registry: --registrar <URL> (or $RMB_REGISTRAR), --substrate <URL> or --twins <FILE>",
     );
   }
+  const bootstrap = parseIds(values.bootstrap);
+  const options = parseOptions(values.option);
   const identity = loadIdentity(await resolveSecret(io, values.mnemonic), parseKeyType(values["key-type"]));
   const opened = await openRegistry({ registrar, substrate: values.substrate, twins: values.twins });
   const registry = new CachedRegistry(opened.registry);
@@ -128,13 +164,25 @@ async function startAgent(values: ConnectionValues, io: CliIo, log: Logger, tags
     await opened.close();
     throw err;
   }
-  const agent = new P2pAgent({
-    transport: new RmbAgentTransport(client, client.twinId),
-    signer: identity.signer,
-    keys: registryKeys(registry),
-    ...(tags === undefined ? {} : { tags }),
-    bootstrap: parseIds(values.bootstrap),
-  });
+  let agent: P2pAgent;
+  try {
+    agent = new P2pAgent({
+      transport: new RmbAgentTransport(client, client.twinId),
+      signer: identity.signer,
+      keys: registryKeys(registry),
+      ...(tags === undefined ? {} : { tags }),
+      bootstrap,
+      // No --bootstrap: look for agents among the twins of the registry (`--bootstrap ''`: wait to be joined).
+      ...(values.bootstrap === undefined ? { discover: registryBootstrap(registry) } : {}),
+      options,
+    });
+  } catch (err) {
+    await client.close();
+    registry.close();
+    await opened.close();
+    if (err instanceof InvalidArgumentError) throw new UsageError(err.message);
+    throw err;
+  }
   return {
     agent,
     client,
@@ -176,8 +224,16 @@ export async function agentCommand(argv: string[], io: CliIo): Promise<number> {
       );
     } else if (event.type === "misbehaviour") {
       io.stdout.write(`twin ${event.twin} misbehaved: ${event.outcome} (${event.reason})\n`);
+    } else if (event.type === "report") {
+      const how =
+        event.reporter === running.client.twinId ? "filed" : event.accepted ? "accepted" : "ignored";
+      io.stdout.write(`report by ${event.reporter} about ${event.subject}: ${event.reason} (${how})\n`);
     } else {
-      io.stdout.write(`report by ${event.reporter} about ${event.subject}: ${event.reason}\n`);
+      io.stdout.write(
+        event.joined.length > 0
+          ? `discovery: joined through twin ${event.joined.join(", ")} (${event.candidates} candidates from the registry)\n`
+          : `discovery: no agent among ${event.candidates} candidates from the registry\n`,
+      );
     }
   });
   const stopSignal = untilSignal();
@@ -223,11 +279,18 @@ export async function searchCommand(argv: string[], io: CliIo): Promise<number> 
   if (!(minReputation >= 0 && minReputation <= 1))
     throw new UsageError(`invalid --min-reputation '${values["min-reputation"]}'`);
   if (!(timeout > 0)) throw new UsageError(`invalid --timeout '${values.timeout}'`);
-  if (parseIds(values.bootstrap).length === 0) throw new UsageError("give --bootstrap <IDS>: agents to ask");
   const log = new Logger(io.stderr, levelForDebugFlags(values.debug?.length ?? 0));
   const running = await startAgent(values, io, log, undefined);
   try {
     await running.agent.start();
+    if (running.agent.members().length === 0) {
+      io.stderr.write(
+        values.bootstrap === undefined
+          ? "rmb: found no agent to ask among the twins of the registry; give --bootstrap <IDS>\n"
+          : `rmb: none of the bootstrap agents (${values.bootstrap}) answered\n`,
+      );
+      return 1;
+    }
     const response = await running.agent.search(query, { maxHops, minReputation, timeoutMs: timeout * 1000 });
     if (values.json === true) {
       printJson(io, {
