@@ -2,7 +2,6 @@ import { createHash, randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { E2eCipher } from "../crypto/index.js";
 import { InvalidArgumentError, messageOf } from "../errors.js";
-import { LruCache } from "../lru-cache.js";
 import {
   addressOfSession,
   decodeEnvelope,
@@ -19,6 +18,7 @@ import { CachedRegistry } from "../registry/index.js";
 import { toBuffer } from "../relay/redis/connection.js";
 import { packageVersion } from "../version.js";
 import { type Backlog, decodeBacklog, encodeBacklog } from "./backlog.js";
+import { BacklogCache } from "./backlog-cache.js";
 import { corkForThisTurn } from "./cork.js";
 import { EnvelopeOpener } from "./envelope-opener.js";
 import { EnvelopeSealer } from "./envelope-sealer.js";
@@ -100,6 +100,9 @@ function seenId(kind: string, src: string, uid: string, code?: number, message?:
   return `error|${src}|${uid}|${digest}`;
 }
 
+/** Requests whose backlog the gateway keeps in memory (beyond it they are read back from Redis). */
+const BACKLOG_CACHE_ENTRIES = 100_000;
+
 /**
  * rmb-peer: the gateway between a local Redis and the relays. Local clients push JSON requests to
  * `msgbus.system.local` and pop responses from the queue they named; local services pop requests from
@@ -145,7 +148,7 @@ export class RmbPeer {
   readonly #registry: CachedRegistry;
   readonly #seen: SeenMessages;
   readonly #maxClockSkew: number;
-  readonly #backlogs = new LruCache<string, Backlog & { expiresAt: number }>(100_000);
+  readonly #backlogs = new BacklogCache(BACKLOG_CACHE_ENTRIES);
   readonly #version: string;
   #twinId = 0;
   #e2e: E2eCipher | undefined;
@@ -400,7 +403,7 @@ export class RmbPeer {
     const uid = randomUUID();
     const backlog: Backlog = { uid, replyTo: req.ret, module: "", ttl: life };
     if (req.ref !== null) backlog.reference = req.ref;
-    this.#backlogs.set(uid, { ...backlog, expiresAt: now + life });
+    this.#backlogs.set(backlog, now + life, req.dst.length, now);
     corkForThisTurn((this.#redis as Redis).stream);
     const saved = (this.#redis as Redis)
       .setex(PeerKeys.backlog(uid), life, toBuffer(encodeBacklog(backlog)))
@@ -676,12 +679,15 @@ export class RmbPeer {
         err,
       }),
     );
-    if (delivered) this.stats.responsesDelivered++;
+    if (delivered) {
+      this.stats.responsesDelivered++;
+      this.#backlogs.answered(env.uid);
+    }
   }
 
   async #backlog(uid: string): Promise<Backlog | undefined> {
-    const cached = this.#backlogs.get(uid);
-    if (cached !== undefined && cached.expiresAt > unixNow()) return cached;
+    const cached = this.#backlogs.get(uid, unixNow());
+    if (cached !== undefined) return cached;
     const bytes = await (this.#redis as Redis).getBuffer(PeerKeys.backlog(uid));
     if (bytes === null) return undefined;
     try {
