@@ -12,6 +12,9 @@ export interface QueuedMessage {
   data: Uint8Array;
 }
 
+/** Completion of {@link QueueStore.enqueueWith}: an error, or the new entry's id (`""`: dropped at once by the cap). */
+export type EnqueueCallback = (err: unknown, id: string) => void;
+
 /** Why a store dropped a message without delivering it. */
 export type DropReason = "queue_full" | "expired";
 
@@ -29,6 +32,11 @@ export interface QueueStore {
   read(session: string, after: string | undefined, count: number): Promise<QueuedMessage[]>;
   /** Removes delivered entries. Unknown ids are ignored. */
   ack(session: string, ids: readonly string[]): Promise<void>;
+  /**
+   * {@link enqueue} with a callback (no promise per message): `done(undefined, id)` or `done(err, "")`. Optional:
+   * the relay uses it when present.
+   */
+  enqueueWith?(session: string, data: Uint8Array, keepHead: number, done: EnqueueCallback): void;
   /** Stores without I/O (in-process) also offer {@link enqueue} without a promise; it throws instead of rejecting. */
   enqueueSync?(session: string, data: Uint8Array, keepHead?: number): string;
   /** … and {@link ack} without a promise. */

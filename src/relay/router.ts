@@ -184,7 +184,23 @@ export class Router {
     }
     if (store.enqueueSync === undefined) {
       // Redis: the enqueue is issued now (so the queue keeps the frames' order) and completes later.
-      void this.#pipelined(conn, frame, this.deliver(dstKey, frame));
+      if (store.enqueueWith === undefined) {
+        void this.#pipelined(conn, frame, this.deliver(dstKey, frame));
+        return true;
+      }
+      conn.outstanding += 1;
+      store.enqueueWith(dstKey, frame, live.unacked, (err, id) => {
+        conn.outstanding -= 1;
+        if (err !== undefined) {
+          const reason = err instanceof Error ? err.message : String(err);
+          void this.#replyErrorTo(frame, `failed to route message to peer '${dstKey}': ${reason}`, conn.key);
+          return;
+        }
+        if (id === "") return; // the cap dropped it at once (its sender was told)
+        const local = this.sessions.get(dstKey);
+        if (local !== undefined && !local.closed) local.offer(id, frame);
+        else this.#signals?.wake(dstKey);
+      });
       return true;
     }
     // A view of the socket's read buffer is fine for a message written in this turn; one that waits in the queue

@@ -1,5 +1,5 @@
 import { Cluster } from "ioredis";
-import type { DropListener, DropReason, QueuedMessage, QueueStore } from "../queue-store.js";
+import type { DropListener, DropReason, EnqueueCallback, QueuedMessage, QueueStore } from "../queue-store.js";
 import { queueKey, type RedisClient, toBuffer } from "./connection.js";
 
 /**
@@ -44,9 +44,10 @@ local ttl = ARGV[3]
 local n = tonumber(ARGV[4])
 local packed = ARGV[5]
 local nk = tonumber(ARGV[6])
+local refresh = ARGV[7]
 for a = nk + 1, #KEYS do
   local ids = {}
-  for id in string.gmatch(ARGV[6 + a - nk], '[^,]+') do
+  for id in string.gmatch(ARGV[7 + a - nk], '[^,]+') do
     ids[#ids + 1] = id
     if #ids == 1000 then
       redis.call('XDEL', KEYS[a], unpack(ids))
@@ -67,7 +68,7 @@ end
 local out = { '' }
 local gone = {}
 for k = 1, nk do
-  redis.call('EXPIRE', KEYS[k], ttl)
+  if string.byte(refresh, k) == 49 then redis.call('EXPIRE', KEYS[k], ttl) end
   local excess = redis.call('XLEN', KEYS[k]) - maxlen
   if excess > 0 then
     local old = redis.call('XRANGE', KEYS[k], '-', '+', 'COUNT', keep[k] + excess)
@@ -117,6 +118,8 @@ return 0
 /** Most entries, and bytes, in one batched enqueue (the rest go in the next call, issued at once). */
 const MAX_BATCH = 512;
 const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+/** A stream's expiry (maxAge + 600 s) is refreshed by a batched enqueue at most this often (ms). */
+const EXPIRE_REFRESH_MS = 60_000;
 
 interface AckSettle {
   resolve: () => void;
@@ -127,8 +130,7 @@ interface PendingEnqueue {
   session: string;
   data: Buffer;
   keepHead: number;
-  resolve: (id: string) => void;
-  reject: (err: unknown) => void;
+  done: EnqueueCallback;
 }
 
 interface EnqueueCommand {
@@ -182,6 +184,8 @@ export class RedisQueueStore implements QueueStore {
   /** Batching (one script call per turn) on a single server; a cluster gets one call per message (its slots). */
   readonly #batching: boolean;
   #batch: PendingEnqueue[] = [];
+  /** When this process last refreshed a session stream's expiry (ms). */
+  readonly #expireRefreshed = new Map<string, number>();
   readonly #flushBatch = (): void => this.#sendBatch();
 
   constructor(client: RedisClient, options: RedisQueueStoreOptions = {}) {
@@ -198,11 +202,25 @@ export class RedisQueueStore implements QueueStore {
   }
 
   enqueue(session: string, data: Uint8Array, keepHead = 0): Promise<string> {
-    if (!this.#batching) return this.#enqueueOne(session, data, keepHead);
-    return new Promise<string>((resolve, reject) => {
-      if (this.#batch.length === 0) queueMicrotask(this.#flushBatch);
-      this.#batch.push({ session, data: toBuffer(data), keepHead, resolve, reject });
-    });
+    return new Promise<string>((resolve, reject) =>
+      this.enqueueWith(session, data, keepHead, (err, id) => (err === undefined ? resolve(id) : reject(err))),
+    );
+  }
+
+  /**
+   * {@link enqueue} with a callback instead of a promise (the relay's fast path issues one per message):
+   * `done(undefined, id)` once queued (`id` is `""` when the cap dropped the entry at once), or `done(err, "")`.
+   */
+  enqueueWith(session: string, data: Uint8Array, keepHead: number, done: EnqueueCallback): void {
+    if (!this.#batching) {
+      this.#enqueueOne(session, data, keepHead).then(
+        (id) => done(undefined, id),
+        (err: unknown) => done(err, ""),
+      );
+      return;
+    }
+    if (this.#batch.length === 0) queueMicrotask(this.#flushBatch);
+    this.#batch.push({ session, data: toBuffer(data), keepHead, done });
   }
 
   /** Sends the enqueues collected this turn, in order, as script calls of up to {@link MAX_BATCH} entries. */
@@ -241,6 +259,16 @@ export class RedisQueueStore implements QueueStore {
       }
       const sessions = [...keyIndex.keys()];
       const enqueueKeys = keys.length;
+      const nowMs = Date.now();
+      if (this.#expireRefreshed.size > 100_000) this.#expireRefreshed.clear();
+      let refresh = "";
+      for (const session of sessions) {
+        const last = this.#expireRefreshed.get(session);
+        if (last === undefined || nowMs - last >= EXPIRE_REFRESH_MS) {
+          this.#expireRefreshed.set(session, nowMs);
+          refresh += "1";
+        } else refresh += "0";
+      }
       // The acks of this turn ride along with the first script call.
       const acks = first ? this.#takeAcks() : undefined;
       first = false;
@@ -262,13 +290,14 @@ export class RedisQueueStore implements QueueStore {
           part.length,
           packed,
           enqueueKeys,
+          refresh,
           ...ackIds,
         )
         .then(
           (reply) => {
             acks?.settle.resolve();
             const ids = String(reply[0]).split(",");
-            for (let i = 0; i < part.length; i++) part[i]!.resolve(ids[i]!);
+            for (let i = 0; i < part.length; i++) part[i]!.done(undefined, ids[i]!);
             for (let i = 1; i + 1 < reply.length; i += 2) {
               const session = sessions[Number(reply[i]) - 1];
               const bytes = reply[i + 1];
@@ -277,7 +306,7 @@ export class RedisQueueStore implements QueueStore {
           },
           (err: unknown) => {
             acks?.settle.reject(err);
-            for (const e of part) e.reject(err);
+            for (const e of part) e.done(err, "");
           },
         );
     }
