@@ -12,6 +12,8 @@
  * - `BENCH_SECONDS` measured seconds per scenario (default 3), `BENCH_WARMUP` seconds before it (0.5);
  * - `BENCH_SYSTEMS` comma list of `relay,relay-redis,ws-forwarder,nats` (default all);
  * - `BENCH_IDLE` idle connections for the memory test (default 20000; 0 skips it);
+ * - `BENCH_LOADGEN_THREADS` worker threads of the load generator (default 2: one alone cannot keep up with the
+ *   embedded relay on this machine);
  * - `BENCH_NODE_FLAGS` extra node flags for the relay and forwarder processes, e.g.
  *   `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them.
  */
@@ -32,7 +34,7 @@ import {
   track,
 } from "./child-processes.js";
 import { machineLine } from "./harness.js";
-import { connectLeanWs } from "./lean-ws.js";
+import { Loadgen, type PairSpec } from "./loadgen.js";
 import type { ServerSpec } from "./relay-ipc.js";
 
 /** A non-negative number from the environment, or `fallback` when unset. */
@@ -47,6 +49,8 @@ function envNumber(name: string, fallback: number): number {
 const SECONDS = envNumber("BENCH_SECONDS", 3);
 const WARMUP_SECONDS = envNumber("BENCH_WARMUP", 0.5);
 const IDLE_CONNECTIONS = Math.floor(envNumber("BENCH_IDLE", 20_000));
+/** Worker threads of the load generator (each runs a share of the clients). */
+const LOADGEN_THREADS = Math.max(1, Math.floor(envNumber("BENCH_LOADGEN_THREADS", 2)));
 const SYSTEM_NAMES = ["relay", "relay-redis", "ws-forwarder", "nats"] as const;
 type SystemName = (typeof SYSTEM_NAMES)[number];
 const SELECTED = new Set(
@@ -136,21 +140,12 @@ function framesFor(client: number, payload: number): Frames {
 // Systems under test
 // ---------------------------------------------------------------------------------------------------------
 
-/** One connected client of a system: a requester and its echoing responder. */
-interface Pair {
-  /** Sends one request. The pair calls its `onReply` once per reply, in send order. */
-  send(): void;
-  close(): Promise<void>;
-}
-
-/** Called for each reply; `ok` is false when the reply is not the expected echo (e.g. a relay error envelope). */
-type OnReply = (ok: boolean) => void;
-
 /** A started server (in its own process) and how to connect clients to it. */
 interface RunningSystem {
   /** Processes whose CPU time is the server's (the relay, plus redis-server in Redis mode). */
   processes: { name: string; pid: number }[];
-  connect(client: number, payload: number, onReply: OnReply): Promise<Pair>;
+  /** How client `client` connects (built here, connected by a load-generator thread). */
+  pairSpec(client: number, payload: number): PairSpec;
   /** Throws when the run did not exercise what it claims to (Redis mode that never touched Redis). */
   verify?(roundTrips: number): Promise<void>;
   stop(): Promise<void>;
@@ -164,31 +159,6 @@ interface SystemDef {
   start(): Promise<RunningSystem>;
   /** Text of a row that could not run. */
   unavailable(err: unknown): string;
-}
-
-/**
- * A requester and an echoing responder websocket (our lean client: frames masked once, one socket write per
- * event-loop turn, so the load generator is not the bottleneck): the responder answers every frame with `reply`;
- * the requester reports each frame it gets back (ok when it has the reply's length).
- */
-async function echoPair(
-  requesterUrl: string,
-  responderUrl: string,
-  request: Buffer | Uint8Array,
-  reply: Buffer | Uint8Array,
-  onReply: OnReply,
-): Promise<Pair> {
-  let replyFrame: Buffer | undefined;
-  const responder = await connectLeanWs(responderUrl, () => responder.sendFrame(replyFrame!));
-  replyFrame = responder.frame(reply);
-  const requester = await connectLeanWs(requesterUrl, (data) => onReply(data.length === reply.length));
-  const requestFrame = requester.frame(request);
-  return {
-    send: () => requester.sendFrame(requestFrame),
-    close: async () => {
-      await Promise.all([requester.close(), responder.close()]);
-    },
-  };
 }
 
 /** Starts `server-process.js` and waits until it listens. */
@@ -225,10 +195,16 @@ async function startRelay(redis?: RedisServerHandle): Promise<RunningSystem> {
   }
   const system: RunningSystem = {
     processes,
-    async connect(client, payload, onReply) {
+    pairSpec(client, payload) {
       const { request, reply } = framesFor(client, payload);
       const url = (twin: number): string => `ws://127.0.0.1:${port}/?${jwtFor(twin)}`;
-      return echoPair(url(requesterTwin(client)), url(responderTwin(client)), request, reply, onReply);
+      return {
+        kind: "ws",
+        requesterUrl: url(requesterTwin(client)),
+        responderUrl: url(responderTwin(client)),
+        request,
+        reply,
+      };
     },
     stop: () => child.stop(),
   };
@@ -257,12 +233,16 @@ async function startWsForwarder(): Promise<RunningSystem> {
   };
   return {
     processes: [{ name: "forwarder", pid: child.pid }],
-    async connect(client, payload, onReply) {
+    pairSpec(client, payload) {
       const frames = framesFor(client, payload);
-      const request = withHeader(responderTwin(client), frames.request);
-      const reply = withHeader(requesterTwin(client), frames.reply);
       const url = (id: number): string => `ws://127.0.0.1:${port}/?id=${id}`;
-      return echoPair(url(requesterTwin(client)), url(responderTwin(client)), request, reply, onReply);
+      return {
+        kind: "ws",
+        requesterUrl: url(requesterTwin(client)),
+        responderUrl: url(responderTwin(client)),
+        request: withHeader(responderTwin(client), frames.request),
+        reply: withHeader(requesterTwin(client), frames.reply),
+      };
     },
     stop: () => child.stop(),
   };
@@ -297,29 +277,9 @@ async function startNats(): Promise<RunningSystem> {
   }
   return {
     processes: [{ name: "nats-server", pid: proc.pid ?? -1 }],
-    async connect(client, payload, onReply) {
+    pairSpec(client, payload) {
       const { request, reply } = framesFor(client, payload);
-      const subject = `rmb.bench.${client}`;
-      const responder = await natsConnect();
-      responder.subscribe(subject, {
-        callback: (err, msg) => {
-          if (err === null) msg.respond(reply);
-        },
-      });
-      await responder.flush();
-      const requester = await natsConnect();
-      return {
-        send: () => {
-          requester.request(subject, request, { timeout: 60_000 }).then(
-            (msg) => onReply(msg.data.length === reply.length),
-            () => onReply(false),
-          );
-        },
-        close: async () => {
-          await requester.close();
-          await responder.close();
-        },
-      };
+      return { kind: "nats", servers: `127.0.0.1:${port}`, subject: `rmb.bench.${client}`, request, reply };
     },
     stop: () => stopProcess(proc),
   };
@@ -375,74 +335,23 @@ interface ScenarioResult {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** One client's closed loop: keeps `window` requests outstanding; send times kept in a ring (replies are FIFO). */
-class ClientLoop {
-  readonly #sentAt: Float64Array;
-  #head = 0;
-  #tail = 0;
-  pair: Pair | undefined;
-
-  constructor(window: number) {
-    this.#sentAt = new Float64Array(window);
-  }
-
-  get outstanding(): number {
-    return this.#head - this.#tail;
-  }
-
-  send(): void {
-    this.#sentAt[this.#head++ % this.#sentAt.length] = performance.now();
-    this.pair!.send();
-  }
-
-  /** Latency of the oldest outstanding request, now answered. */
-  answered(now: number): number {
-    return now - this.#sentAt[this.#tail++ % this.#sentAt.length]!;
-  }
-}
-
 async function runScenario(system: RunningSystem, scenario: Scenario): Promise<ScenarioResult> {
-  let phase: "warmup" | "measure" | "drain" = "warmup";
-  const latencies: number[] = [];
-  let bad = 0;
-  let seen = 0;
-  const loops = Array.from({ length: scenario.clients }, () => new ClientLoop(scenario.window));
+  const specs = Array.from({ length: scenario.clients }, (_, i) => system.pairSpec(i, scenario.payload));
+  const load = await Loadgen.start(specs, scenario.window, LOADGEN_THREADS, DRAIN_TIMEOUT_MS);
   try {
-    for (const [i, loop] of loops.entries()) {
-      loop.pair = await system.connect(i, scenario.payload, (ok) => {
-        if (loop.outstanding === 0) {
-          bad += 1; // a frame nobody asked for (e.g. an error envelope): not a round trip
-          return;
-        }
-        const latency = loop.answered(performance.now());
-        seen += 1;
-        if (phase === "measure") {
-          latencies.push(latency);
-          if (!ok) bad += 1;
-        }
-        if (phase !== "drain") loop.send();
-      });
-    }
-    for (const loop of loops) for (let k = 0; k < scenario.window; k++) loop.send();
-
+    load.start();
     await sleep(WARMUP_SECONDS * 1000);
-    if (seen === 0) throw new Error("no reply during the warm-up");
     const cpu0 = system.processes.map((p) => cpuSeconds(p.pid));
     const own0 = process.cpuUsage();
     const t0 = performance.now();
-    phase = "measure";
+    if ((await load.measure()) === 0) throw new Error("no reply during the warm-up");
     await sleep(SECONDS * 1000);
-    phase = "drain";
     const elapsed = (performance.now() - t0) / 1000;
     const own = process.cpuUsage(own0);
     const cpu = system.processes.map((p, k) => (cpuSeconds(p.pid) - cpu0[k]!) / elapsed);
-
-    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-    while (loops.some((l) => l.outstanding > 0) && Date.now() < deadline) await sleep(5);
-    const lost = loops.reduce((n, l) => n + l.outstanding, 0);
+    const { latencies, bad, lost } = await load.drain();
     if (latencies.length === 0) throw new Error("no round trip completed during the measurement");
-
-    const sorted = Float64Array.from(latencies).sort();
+    const sorted = latencies.sort();
     const pct = (p: number): number =>
       sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? NaN;
     return {
@@ -457,8 +366,7 @@ async function runScenario(system: RunningSystem, scenario: Scenario): Promise<S
       lost,
     };
   } finally {
-    phase = "drain";
-    await Promise.all(loops.map((l) => l.pair?.close()));
+    await load.close();
   }
 }
 
