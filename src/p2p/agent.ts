@@ -607,9 +607,9 @@ export class P2pAgent {
    * `twin` did not answer a search (or a request of a check of it: `check`). Scored; a search timeout from an agent
    * that answers pings is checked at once (a lost message, or an agent that answers pings but not searches: better
    * known now than left in doubt until it turns up in a result). A check that fails, or (when no check may be made
-   * within `checkCooldownMs`) `unresponsiveAfter` unanswered searches in a row, file an "unresponsive" report,
-   * which travels `unresponsiveMaxHops` only: lost messages make honest agents file some, and their cost per agent
-   * must not grow with the network.
+   * within `checkCooldownMs`) `unresponsiveAfter` unanswered searches in a row, file an "unresponsive" report
+   * (travelling `unresponsiveMaxHops`) — unless this agent already holds reports of `doubtStanding` about it: the
+   * news travels already, and one more copy would only flood the network again.
    */
   #timeout(twin: number, query: NormalizedQuery, check: boolean): void {
     this.#reputation.record(twin, Outcome.Timeout);
@@ -639,6 +639,7 @@ export class P2pAgent {
 
   #unresponsive(twin: number): void {
     this.#timeouts.delete(twin);
+    if (this.#reputation.reporterStanding(twin) >= this.options.doubtStanding) return;
     this.report(twin, "unresponsive");
   }
 

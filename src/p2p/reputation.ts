@@ -182,7 +182,7 @@ export class ReputationTable {
   inDoubt(twin: number): boolean {
     const e = this.#get(this.#evidence, twin, false);
     if ((e?.good ?? 0) >= 1) return false;
-    return (e?.bad ?? 0) > 0 || this.#reporterStanding(twin) >= this.#o.doubtStanding;
+    return (e?.bad ?? 0) > 0 || this.reporterStanding(twin) >= this.#o.doubtStanding;
   }
 
   /** `twin`'s weight as a reporter, in [0, 1]. */
@@ -227,8 +227,11 @@ export class ReputationTable {
     return [...new Set([...this.#evidence.keys(), ...this.#reports.keys()])];
   }
 
-  /** The standing of the reporters of `subject` added up (each as its report weighs: the lower of then and now, decayed). */
-  #reporterStanding(subject: number): number {
+  /**
+   * The standing of the reporters of `subject` added up, each as its report weighs (the lower of then and now,
+   * decayed); compared with `doubtStanding`.
+   */
+  reporterStanding(subject: number): number {
     const reports = this.#reports.get(subject);
     if (reports === undefined) return 0;
     const now = this.#clock.now();

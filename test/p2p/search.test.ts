@@ -417,19 +417,64 @@ describe("p2p search", () => {
     assert.ok(asker.reputationOf(3).score < 0.3, `forger: ${asker.reputationOf(3).score}`);
     assert.ok(asker.reputationOf(4).score < 0.4, `silent: ${asker.reputationOf(4).score}`);
     assert.equal(asker.stats().search.checks, 5, "one request each, checkAttempts (3) to the silent agent");
-    assert.ok(
-      sim.events.some(
-        (e) =>
-          e.observer === 1 &&
-          e.event.type === "report" &&
-          e.event.reporter === 1 &&
-          e.event.subject === 4 &&
-          e.event.reason === "unresponsive",
-      ),
-      "the failed check is reported",
+    assert.equal(
+      asker.stats().reports.filed,
+      1,
+      "the forger's invalid data is reported; the silent agent's failed check is not: it was reported already",
     );
     await settle(sim, asker.search("barber", { minReputation: 0.4 }));
     assert.equal(asker.stats().search.checks, 5, "not again within checkCooldownMs");
+    sim.stopAll();
+  });
+
+  test("search — a silent agent nobody reported: a search to it times out, the check fails, and the report spreads; an agent that holds it files none", async () => {
+    // Neighbour search only; askers 1 and 2 have one neighbour: the silent agent 3.
+    const sim = simAgents({ loss: 0 }, { ...FAST, homeReplicas: 0, tenureFullMs: 1000 });
+    const silent = (t: AgentTransport): AgentTransport => ({
+      self: t.self,
+      request: (...args) => t.request(...args),
+      serve: (command, handler) =>
+        command === "p2p.search"
+          ? t.serve(command, () => new Promise<never>(() => {}))
+          : t.serve(command, handler),
+    });
+    const first = sim.make(1, { bootstrap: [3], options: { maxNeighbours: 1 } });
+    const second = sim.make(2, { bootstrap: [3], options: { maxNeighbours: 1 } });
+    sim.make(3, { bootstrap: [1], tags: { category: "barber" }, wrap: silent });
+    for (let t = 4; t <= 16; t++) sim.make(t, { bootstrap: [3] });
+    for (const a of sim.agents.values()) void a.start();
+    assert.ok(
+      await sim.net.runUntil(() => [...sim.agents.values()].every((a) => a.members().length === 15), 20_000),
+    );
+    await sim.net.run(10 * PERIOD);
+    assert.deepEqual(first.neighbours(), [3]);
+    assert.equal(first.reputationOf(3).reporters, 0);
+
+    const res = await settle(sim, first.search("dentist", { maxHops: 1 }));
+    assert.deepEqual(res.results, []);
+    await sim.net.run(10 * PERIOD);
+    const o = first.options;
+    assert.equal(
+      first.stats().search.checks,
+      o.checkAttempts,
+      "the timeout was checked: no answer to any request",
+    );
+    assert.ok(first.reputationOf(3).score < 0.37, `${first.reputationOf(3).score}`);
+    assert.equal(first.stats().reports.filed, 1);
+    // Gossip pushes to 4 random members per hop: the report reaches (nearly) every one of the 13 others, far
+    // more than the 3 hops it used to travel would reach in a large network.
+    const others = [...sim.agents.values()].filter((a) => a.twin !== 1 && a.twin !== 3);
+    const holders = others.filter((a) => a.reputationOf(3).reporters === 1);
+    assert.ok(holders.length >= 11, `${holders.length} of 13 hold the report`);
+    assert.ok(holders.includes(second), "the second asker holds it");
+    for (const a of others) assert.ok(a.reputationOf(3).score > 0.45, "hearsay alone: doubt, no conviction");
+    for (const a of holders) assert.ok(a.stats().reports.received >= 1);
+    // The second asker finds the same at first hand, but the news travels already: no second report.
+    await settle(sim, second.search("dentist", { maxHops: 1 }));
+    await sim.net.run(10 * PERIOD);
+    assert.equal(second.stats().search.checks, o.checkAttempts);
+    assert.ok(second.reputationOf(3).score < 0.4);
+    assert.equal(second.stats().reports.filed, 0);
     sim.stopAll();
   });
 
