@@ -7,7 +7,7 @@
  *   P2P_N=1000 P2P_LOSS=0.05 P2P_SEED=1 P2P_SCALES=100,300 node dist/bench/p2p-sim.js
  *
  * P2P_SKIP=flood,scale,reputation leaves parts out; P2P_REP_SECONDS (default 300) sets the reputation phase.
- * A full run takes 5–6 minutes on 2 cores.
+ * A full run takes 4–6 minutes on 2 cores.
  */
 import { P2P_DEFAULTS, type P2pOptions } from "../src/p2p/index.js";
 import { machineLine } from "./harness.js";

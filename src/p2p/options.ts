@@ -165,8 +165,9 @@ export interface P2pOptions {
   unresponsiveMaxHops: number;
   /**
    * Results `search()` checks at most per search (when it filters by `minReputation`): an agent in doubt — this
-   * agent had no good answer from it, and reports about it weigh in or it timed out — is asked for its own record
-   * first (one retry if that times out); what it answers is first-hand evidence. @default 4
+   * agent had no good answer from it, and reporters of `doubtStanding` reported it or it timed out — is asked for
+   * its own record first (up to `checkAttempts` requests while they time out); what it answers is first-hand
+   * evidence. @default 4
    */
   maxChecksPerSearch: number;
   /** An agent checks the same other agent again only after this long. @default 600000 */
