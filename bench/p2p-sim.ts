@@ -7,7 +7,7 @@
  *   P2P_N=1000 P2P_LOSS=0.05 P2P_SEED=1 P2P_SCALES=100,300 node dist/bench/p2p-sim.js
  *
  * P2P_SKIP=flood,scale,reputation leaves parts out; P2P_REP_SECONDS (default 300) sets the reputation phase.
- * A full run takes 5–6 minutes on 2 cores.
+ * A full run takes 4–6 minutes on 2 cores.
  */
 import { P2P_DEFAULTS, type P2pOptions } from "../src/p2p/index.js";
 import { machineLine } from "./harness.js";
@@ -136,6 +136,8 @@ function hopHistogram(hops: number[]): string {
 
 interface MainResult {
   warmupMs: number;
+  /** Mean results per answered search in the steady window (each answer carries at most `maxResults`). */
+  resultsPerSearch: number;
   probes: number;
   falseSuspicions: number;
   falseDeathDeclarations: number;
@@ -200,6 +202,8 @@ async function mainWorld(
   const searchesLate = summarize(
     samples.filter((s) => s.at >= half && s.at < windowStart + STEADY_MS - 6000),
   );
+  const answeredSamples = samples.filter((x) => (x.response?.results.length ?? 0) > 0);
+  const resultsPerSearch = mean(answeredSamples.map((x) => x.response!.results.length));
   log(`n=${n} steady window done: ${samples.length} searches`);
 
   const deathPeriods: number[] = [];
@@ -300,6 +304,7 @@ async function mainWorld(
   }
   return {
     warmupMs,
+    resultsPerSearch,
     probes,
     falseSuspicions,
     falseDeathDeclarations,
@@ -503,12 +508,14 @@ console.log(
 );
 
 const main = await mainWorld(N, {}, true);
-const scale = new Map<number, ReturnType<typeof trafficRate>>();
-scale.set(N, main.traffic);
+type Scaled = ReturnType<typeof trafficRate> & { resultsPerSearch: number };
+const scale = new Map<number, Scaled>();
+scale.set(N, { ...main.traffic, resultsPerSearch: main.resultsPerSearch });
 if (!SKIP.has("scale")) {
   for (const n of SCALES) {
     if (n === N) continue;
-    scale.set(n, (await mainWorld(n, {}, false)).traffic);
+    const r = await mainWorld(n, {}, false);
+    scale.set(n, { ...r.traffic, resultsPerSearch: r.resultsPerSearch });
   }
 }
 let flood: MainResult | undefined;
@@ -593,18 +600,19 @@ console.log(`\nHops (after warm-up): ${hopHistogram(main.searchesLate.hops)}`);
 
 console.log("\n### Traffic per agent (steady window, search load on)\n");
 console.log(
-  "| N | messages/s | bytes/s | of which search | p99 agent messages/s | ping | ping-req | gossip | search | announce | sync |",
+  "| N | messages/s | bytes/s | of which search | p99 agent messages/s | ping | ping-req | gossip | search | announce | sync | bytes per search request | results per answered search |",
 );
-console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const n of sizes) {
   const t = scale.get(n)!;
   const c = (k: string): string => f2(t.byCommand.get(`p2p.${k}`) ?? 0);
+  const perRequest = t.searchBytes / Math.max(1e-9, t.byCommand.get(SEARCH_COMMAND) ?? 0);
   console.log(
-    `| ${n} | ${f2(t.msgs)} | ${f0(t.bytes)} | ${f0(t.searchBytes)} | ${f2(t.p99Agent)} | ${c("ping")} | ${c("ping-req")} | ${c("gossip")} | ${c("search")} | ${c("announce")} | ${c("sync")} |`,
+    `| ${n} | ${f2(t.msgs)} | ${f0(t.bytes)} | ${f0(t.searchBytes)} | ${f2(t.p99Agent)} | ${c("ping")} | ${c("ping-req")} | ${c("gossip")} | ${c("search")} | ${c("announce")} | ${c("sync")} | ${f0(perRequest)} | ${f1(t.resultsPerSearch)} |`,
   );
 }
 console.log(
-  "\n(messages = requests + answers; bytes = JSON bodies of both; the command columns count requests per agent per second.)",
+  `\n(messages = requests + answers; bytes = JSON bodies of both; the command columns count requests per agent per second; a search request's bytes are the query and its answer, which carries at most maxResults = ${P2P_DEFAULTS.maxResults} records.)`,
 );
 
 if (rep !== undefined) {

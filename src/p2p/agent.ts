@@ -100,11 +100,12 @@ export interface SearchOptions {
   maxHops?: number;
   /**
    * Drop results whose twin scores below this in this agent's reputation table. Results in doubt (this agent had
-   * no good answer from them, and reports about them weigh in or they timed out) are first checked at first hand —
-   * asked for their own record — at most `options.maxChecksPerSearch` per search. @default 0 (no filter, no checks)
+   * no good answer from them, and reporters of `options.doubtStanding` reported them or they timed out here) are
+   * first checked at first hand — asked for their own record — at most `options.maxChecksPerSearch` per search.
+   * @default 0 (no filter, no checks)
    */
   minReputation?: number;
-  /** Results at most. @default options.maxResults */
+  /** Results at most (also asked of the agents that answer); at most `options.maxResults`. @default options.maxResults */
   limit?: number;
   /** Give up after this long. @default maxHops × options.searchHopTimeoutMs */
   timeoutMs?: number;
@@ -558,7 +559,7 @@ export class P2pAgent {
       .slice(0, o.maxChecksPerSearch)
       .filter((r) => this.#mayCheck(r.twin, now));
     // Ask each for its own record (the tags of the record we hold of it).
-    await Promise.all(doubted.map((r) => this.#search.check(r.twin, normalizeQuery(r.tags, o.maxTagLength))));
+    await Promise.all(doubted.map((r) => this.#checkAt(r.twin, normalizeQuery(r.tags, o.maxTagLength))));
   }
 
   #scoreOf(twin: number): number {
@@ -603,11 +604,12 @@ export class P2pAgent {
   }
 
   /**
-   * `twin` did not answer a search (or a check of it: `check`). Scored; a search timeout from an agent that answers
-   * pings is checked at once (a lost message, or an agent that answers pings but not searches: better known now
-   * than left in doubt until it turns up in a result). `unresponsiveAfter` timeouts in a row (a check's included)
-   * file an "unresponsive" report, which travels `unresponsiveMaxHops` only: lost messages make honest agents file
-   * some, and their cost per agent must not grow with the network.
+   * `twin` did not answer a search (or a request of a check of it: `check`). Scored; a search timeout from an agent
+   * that answers pings is checked at once (a lost message, or an agent that answers pings but not searches: better
+   * known now than left in doubt until it turns up in a result). A check that fails, or (when no check may be made
+   * within `checkCooldownMs`) `unresponsiveAfter` unanswered searches in a row, file an "unresponsive" report
+   * (travelling `unresponsiveMaxHops`) — unless this agent already holds reports of `doubtStanding` about it: the
+   * news travels already, and one more copy would only flood the network again.
    */
   #timeout(twin: number, query: NormalizedQuery, check: boolean): void {
     this.#reputation.record(twin, Outcome.Timeout);
@@ -620,13 +622,29 @@ export class P2pAgent {
       outcome: "timeout",
       reason: `${what}: ${n} unanswered in a row`,
     });
-    const answersPings = this.#membership.member(twin)?.state === MemberState.Alive;
-    if (n >= this.options.unresponsiveAfter && answersPings) {
-      this.#timeouts.delete(twin);
-      if (this.#running) this.report(twin, "unresponsive");
-    } else if (!check && answersPings && this.#running && this.#mayCheck(twin, this.#clock.now())) {
-      void this.#search.check(twin, query);
-    }
+    // A check's own timeouts are judged when it is over (#checkAt).
+    if (check || !this.#answersPings(twin) || !this.#running) return;
+    if (this.#mayCheck(twin, this.#clock.now())) void this.#checkAt(twin, query);
+    else if (n >= this.options.unresponsiveAfter) this.#unresponsive(twin);
+  }
+
+  /**
+   * Checks `twin` at first hand (`SearchService.check`); when none of its `checkAttempts` requests was answered
+   * while it still answers pings, reports it unresponsive.
+   */
+  async #checkAt(twin: number, query: NormalizedQuery): Promise<void> {
+    const answered = await this.#search.check(twin, query);
+    if (!answered && this.#running && this.#answersPings(twin)) this.#unresponsive(twin);
+  }
+
+  #unresponsive(twin: number): void {
+    this.#timeouts.delete(twin);
+    if (this.#reputation.reporterStanding(twin) >= this.options.doubtStanding) return;
+    this.report(twin, "unresponsive");
+  }
+
+  #answersPings(twin: number): boolean {
+    return this.#membership.member(twin)?.state === MemberState.Alive;
   }
 
   /** True (and noted) unless `twin` was checked within `checkCooldownMs`. */

@@ -94,7 +94,14 @@ export interface P2pOptions {
   searchMaxHops: number;
   /** Time granted per remaining hop to a forwarded search. @default 1000 */
   searchHopTimeoutMs: number;
-  /** Records returned by one search at most. @default 16 */
+  /**
+   * Records one search answer carries at most: what an agent returns to an asker, forwards back along the path,
+   * and takes from an answer it gets (the rest of a longer answer is ignored, not cached). When more records
+   * match, the best are chosen: highest reputation in the answering agent's table first, then the freshest
+   * (latest signed). The asker may ask for fewer (`SearchOptions.limit`). It bounds the bytes of an answer (≈ 340
+   * per record) whatever the number of agents holding the tag, so a search costs the same in a network of a
+   * hundred or of a million agents. @default 8
+   */
   maxResults: number;
   /** Search ids remembered for duplicate suppression. @default 20000 */
   searchSeenSize: number;
@@ -144,23 +151,41 @@ export interface P2pOptions {
   /** An agent reports the same subject again only after this long. @default 600000 */
   reportCooldownMs: number;
   /**
-   * Consecutive unanswered searches and checks (from a member that answers pings) before it is reported
-   * unresponsive. @default 3
+   * Consecutive unanswered searches and check requests (from a member that answers pings) before it is reported
+   * unresponsive; a check that got no answer to any of its `checkAttempts` requests reports it at once. @default 3
    */
   unresponsiveAfter: number;
   /**
-   * Hops of an "unresponsive" report (at most `reportMaxHops`): lost messages make honest agents file some, so
-   * they reach a bounded number of agents (≈ 84 with fan-out 4), whatever the size of the network. @default 3
+   * Hops of an "unresponsive" report (at most `reportMaxHops`). Such a report follows a check none of whose
+   * `checkAttempts` requests was answered (an honest agent's: ≈ 0.1 % of checks at 5 % loss), and an agent files
+   * one only when it holds no report of `doubtStanding` about the subject, so they are few and may travel as far
+   * as "invalid" ones: far enough for a stranger to doubt, and check, a silent agent in a network of thousands.
+   * With fan-out 4, 3 hops reach ≈ 84 agents. @default 6
    */
   unresponsiveMaxHops: number;
   /**
    * Results `search()` checks at most per search (when it filters by `minReputation`): an agent in doubt — this
-   * agent had no good answer from it, and reports about it weigh in or it timed out — is asked for its own record
-   * first (one retry if that times out); what it answers is first-hand evidence. @default 4
+   * agent had no good answer from it, and reporters of `doubtStanding` reported it or it timed out — is asked for
+   * its own record first (up to `checkAttempts` requests while they time out); what it answers is first-hand
+   * evidence. @default 4
    */
   maxChecksPerSearch: number;
   /** An agent checks the same other agent again only after this long. @default 600000 */
   checkCooldownMs: number;
+  /**
+   * Requests of one first-hand check (the first and its retries when they time out). A check that gets no answer
+   * at all from an agent that answers pings is no lost message (all are lost with probability ≈ 0.1 % at 5 %
+   * loss): its timeouts put the agent below 0.4 here for half an hour, and it is reported unresponsive. @default 3
+   */
+  checkAttempts: number;
+  /**
+   * Reports raise doubt about an agent (so that `search()` checks it at first hand before filtering by reputation)
+   * once their reporters' standing adds up to this: one reporter of full standing (full tenure, or
+   * `confidenceInteractions` good answers to this agent) is 1, a fresh identity ~0. Unlike the weight of reports in
+   * the score (a share of a quorum of the members), it does not depend on the size of the network: one old
+   * member's report makes a stranger check, in a network of ten or of ten thousand. Must be above 0. @default 0.5
+   */
+  doubtStanding: number;
   /** Hops of a misbehaviour report. @default 6 */
   reportMaxHops: number;
   /** Reputation table entries at most. @default 100000 */
@@ -205,7 +230,7 @@ export const P2P_DEFAULTS: Readonly<P2pOptions> = Object.freeze({
   searchHedgeMs: 250,
   searchMaxHops: 4,
   searchHopTimeoutMs: 1000,
-  maxResults: 16,
+  maxResults: 8,
   searchSeenSize: 20_000,
   verifiedCacheSize: 8192,
   priorWeight: 2,
@@ -221,9 +246,11 @@ export const P2P_DEFAULTS: Readonly<P2pOptions> = Object.freeze({
   tenureFullMs: 86_400_000,
   reportCooldownMs: 600_000,
   unresponsiveAfter: 3,
-  unresponsiveMaxHops: 3,
+  unresponsiveMaxHops: 6,
   maxChecksPerSearch: 4,
   checkCooldownMs: 600_000,
+  checkAttempts: 3,
+  doubtStanding: 0.5,
   reportMaxHops: 6,
   maxReputationEntries: 100_000,
 });
@@ -245,6 +272,7 @@ const REALS = new Set<keyof P2pOptions>([
   "maxReportWeight",
   "reportQuorum",
   "confidenceInteractions",
+  "doubtStanding",
 ]);
 
 /** The defaults overridden by `options`; throws `InvalidArgumentError` naming the first bad option. */
@@ -275,5 +303,6 @@ export function resolveOptions(options: Partial<P2pOptions> = {}): P2pOptions {
     throw new InvalidArgumentError("options.recordRefreshMs", "must be less than options.recordTtlMs");
   }
   if (out.reportQuorum > 1) throw new InvalidArgumentError("options.reportQuorum", "must be at most 1");
+  if (out.doubtStanding <= 0) throw new InvalidArgumentError("options.doubtStanding", "must be above 0");
   return out;
 }

@@ -75,19 +75,24 @@ export class RecordCache {
     return true;
   }
 
-  /** Up to `limit` unexpired records matching `query` (each hit becomes most recently used). */
+  /**
+   * Up to `limit` unexpired records matching `query` and `accept`; with `better`, the best `limit` of them in that
+   * order (`better(a, b) < 0`: `a` goes first), otherwise the first found. Each record returned becomes most
+   * recently used.
+   */
   find(
     query: NormalizedQuery,
     now: number,
     limit: number,
     accept?: (r: ServiceRecord) => boolean,
+    better?: (a: ServiceRecord, b: ServiceRecord) => number,
   ): ServiceRecord[] {
     this.lookups++;
-    const out: ServiceRecord[] = [];
+    let out: ServiceRecord[] = [];
     const set = this.#byTag.get(queryKey(query));
-    if (set !== undefined) {
+    if (set !== undefined && limit > 0) {
       for (const twin of [...set]) {
-        if (out.length >= limit) break;
+        if (better === undefined && out.length >= limit) break;
         const e = this.#entries.get(twin);
         if (e === undefined) continue;
         if (e.until <= now) {
@@ -95,9 +100,13 @@ export class RecordCache {
           continue;
         }
         if (!matchesQuery(e.record.tags, query) || (accept !== undefined && !accept(e.record))) continue;
-        this.#entries.delete(twin);
-        this.#entries.set(twin, e);
         out.push(e.record);
+      }
+      if (better !== undefined) out = out.sort(better).slice(0, limit);
+      for (const r of out) {
+        const e = this.#entries.get(r.twin)!;
+        this.#entries.delete(r.twin);
+        this.#entries.set(r.twin, e);
       }
     }
     if (out.length > 0) this.hits++;

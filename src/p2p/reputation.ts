@@ -23,11 +23,6 @@ export type ReportReason = (typeof ReportReason)[keyof typeof ReportReason];
 
 /** Below this direct score, a reporter has no standing whatever its tenure. */
 const MIN_DIRECT_FOR_STANDING = 0.4;
-/**
- * Reports weighing less than this share of `maxReportWeight` raise no doubt: one reporter of full tenure in a
- * network of a thousand does (with `reportQuorum` 10 %), fresh identities, who weigh about nothing, do not.
- */
-const DOUBT_SHARE = 0.01;
 const NO_STANDING: Standing = Object.freeze({ exp: 0, ten: 0 });
 
 export function isReportReason(value: unknown): value is ReportReason {
@@ -179,13 +174,15 @@ export class ReputationTable {
 
   /**
    * True when this agent has not itself had a good answer from `twin` lately but has a reason to distrust it:
-   * reports about it weigh in (at least 1 % of `maxReportWeight`), or it did not answer this agent (a timeout, which
-   * may be a lost message). Worth checking at first hand before relying on it.
+   * the standing of its reporters adds up to `doubtStanding` (one old member's report; fresh identities, who weigh
+   * about nothing, raise none), or it did not answer this agent (a timeout, which may be a lost message). Worth
+   * checking at first hand before relying on it. Unlike the weight of reports in the score, this does not shrink
+   * as the network grows.
    */
   inDoubt(twin: number): boolean {
     const e = this.#get(this.#evidence, twin, false);
     if ((e?.good ?? 0) >= 1) return false;
-    return (e?.bad ?? 0) > 0 || this.#reportWeight(twin) >= DOUBT_SHARE * this.#o.maxReportWeight;
+    return (e?.bad ?? 0) > 0 || this.reporterStanding(twin) >= this.#o.doubtStanding;
   }
 
   /** `twin`'s weight as a reporter, in [0, 1]. */
@@ -228,6 +225,23 @@ export class ReputationTable {
   /** Twins this table holds evidence or reports about. */
   known(): number[] {
     return [...new Set([...this.#evidence.keys(), ...this.#reports.keys()])];
+  }
+
+  /**
+   * The standing of the reporters of `subject` added up, each as its report weighs (the lower of then and now,
+   * decayed); compared with `doubtStanding`.
+   */
+  reporterStanding(subject: number): number {
+    const reports = this.#reports.get(subject);
+    if (reports === undefined) return 0;
+    const now = this.#clock.now();
+    let sum = 0;
+    for (const [reporter, r] of reports) {
+      const s = this.#standing(reporter);
+      const standing = Math.min(1, Math.max(Math.min(r.exp, s.exp), Math.min(r.ten, s.ten)));
+      sum += standing * 2 ** (-Math.max(0, now - r.at) / this.#o.reputationHalfLifeMs);
+    }
+    return sum;
   }
 
   #reportWeight(subject: number): number {

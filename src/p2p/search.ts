@@ -91,7 +91,9 @@ const TIMED_OUT: Resolved & { timedOut: true } = { ...EMPTY, timedOut: true };
  * hops remain, it forwards the query to up to `searchFanout` agents — first the tag's *home agents*, the
  * `homeReplicas` live members that rendezvous hashing maps the tag to (owners announce their records there), then
  * random overlay neighbours — one at a time (the next when the previous answered nothing, or after
- * `searchHedgeMs` without an answer), and passes back the first non-empty answer. Each agent on the way verifies the
+ * `searchHedgeMs` without an answer), and passes back the first non-empty answer. An answer carries at most
+ * `maxResults` records (or fewer, as the asker asked): an agent answering from its cache picks the best by its
+ * reputation table, then the freshest. Each agent on the way verifies the
  * records it gets (a forged, expired or unasked-for record is invalid data: a reputation penalty for the agent that
  * sent it) and caches them, so the next search for the tag is answered sooner. Query ids are remembered, so each
  * agent handles a query once; the query carries its path, so it never goes back.
@@ -218,17 +220,19 @@ export class SearchService {
 
   /**
    * Checks `twin` at first hand: asks it `query` with no hops left (answered by it alone — an honest agent answers,
-   * with its own record if it matches, or with nothing), once more if that timed out. Its answer is scored as any
-   * other (good, timeout or invalid data). Resolves when done; never rejects.
+   * with its own record if it matches, or with nothing), again while that times out, `checkAttempts` requests at
+   * most. Its answer is scored as any other (good, timeout or invalid data). Resolves to false when no request got
+   * an answer in time (every one timed out), true otherwise; never rejects.
    */
-  async check(twin: number, query: NormalizedQuery): Promise<void> {
+  async check(twin: number, query: NormalizedQuery): Promise<boolean> {
     const q = "fields" in query ? query.fields : query.any;
-    for (let attempt = 0; attempt < 2; attempt++) {
+    for (let attempt = 0; attempt < this.#o.checkAttempts; attempt++) {
       const body = { id: randomId(this.#d.random), q, h: 0, p: [], l: 1 };
       this.stats.checks++;
       const r = await this.#ask(twin, query, body, this.#o.searchHopTimeoutMs, 1, true);
-      if (r.timedOut !== true) return;
+      if (r.timedOut !== true) return true;
     }
+    return false;
   }
 
   /** Forgets who got our record (after it changed, everybody gets the new one). */
@@ -350,7 +354,10 @@ export class SearchService {
     });
   }
 
-  /** Own record and cached records matching the query. */
+  /**
+   * Own record and cached records matching the query: at most `limit`, the best by this agent's reputation table,
+   * then the freshest (own record first).
+   */
   #local(query: NormalizedQuery, limit: number, accept?: (twin: number) => boolean): Resolved {
     const now = this.#d.clock.now();
     const results: Found[] = [];
@@ -363,13 +370,23 @@ export class SearchService {
     ) {
       results.push({ record: own, reputation: 1 });
     }
+    const scores = new Map<number, number>();
+    const scoreOf = (twin: number): number => {
+      let x = scores.get(twin);
+      if (x === undefined) {
+        x = this.#d.score(twin);
+        scores.set(twin, x);
+      }
+      return x;
+    };
     const cached = this.#d.cache.find(
       query,
       now,
       limit - results.length,
       (r) => r.twin !== own?.twin && !this.#d.isDead(r.twin) && accept?.(r.twin) !== false,
+      (a, b) => scoreOf(b.twin) - scoreOf(a.twin) || b.issuedAt - a.issuedAt || a.twin - b.twin,
     );
-    for (const record of cached) results.push({ record, reputation: this.#d.score(record.twin) });
+    for (const record of cached) results.push({ record, reputation: scoreOf(record.twin) });
     if (results.length === 0) return EMPTY;
     return { results, distance: 0, fromCache: cached.length > 0 };
   }

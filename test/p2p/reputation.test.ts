@@ -119,6 +119,52 @@ describe("p2p reputation", () => {
     assert.ok(t.score(8) >= 0.4, `${t.score(8)}`);
   });
 
+  test("reputation — one old member's report raises doubt whatever the size of the network; fresh identities' do not", async () => {
+    for (const members of [20, 200, 1000, 5000]) {
+      const tenure = new Map<number, number>([
+        [100, 20 * MIN], // full tenure (tenureFullMs is 10 min here)
+        [101, 5 * MIN], // half of it: standing 0.25
+        [102, 5 * MIN],
+        [103, 0],
+      ]);
+      const { t, net, o } = table(tenure, members);
+      assert.equal(o.doubtStanding, 0.5);
+      t.addReport(100, 5, "unresponsive", 0);
+      await net.run(MIN);
+      // In a large network the report weighs next to nothing in the score (one head of a quorum)...
+      if (members >= 1000) assert.ok(t.score(5) > 0.49, `${members} members: ${t.score(5)}`);
+      // ...but it is a reason to check: in doubt in a network of 20 as of 5000.
+      assert.equal(t.inDoubt(5), true, `${members} members`);
+      t.addReport(101, 6, "unresponsive", net.now);
+      t.addReport(103, 6, "unresponsive", net.now);
+      assert.equal(t.inDoubt(6), false, `${members} members: standing 0.25 + a fresh identity's 0`);
+      t.addReport(102, 6, "unresponsive", net.now);
+      assert.equal(t.inDoubt(6), true, `${members} members: standing 0.25 + 0.25`);
+      // Old news: after two half-lives one report's standing is down to a quarter.
+      await net.run(2 * o.reputationHalfLifeMs);
+      assert.equal(t.inDoubt(5), false, `${members} members, two half-lives later`);
+    }
+    assert.throws(() => resolveOptions({ doubtStanding: 0 }), /options\.doubtStanding/);
+  });
+
+  test("reputation — a failed check (checkAttempts timeouts) keeps a silent agent below 0.4 beyond checkCooldownMs, at 1000 members as at 200", async () => {
+    for (const members of [200, 1000]) {
+      const tenure = new Map<number, number>([[100, 20 * MIN]]);
+      const { t, net, o } = table(tenure, members);
+      t.addReport(100, 7, "unresponsive", 0);
+      for (let i = 0; i < o.checkAttempts; i++) t.record(7, "timeout");
+      assert.ok(t.score(7) < 0.37, `${members} members: ${t.score(7)}`);
+      await net.run(o.checkCooldownMs);
+      assert.ok(t.score(7) < 0.38, `${members} members, checkCooldownMs later: ${t.score(7)}`);
+      assert.equal(t.inDoubt(7), true, "checked again once the cooldown is over");
+      // A framed honest agent with the same report answers its check: above neutral.
+      t.addReport(100, 8, "invalid", net.now);
+      t.record(8, "good");
+      assert.ok(t.score(8) > 0.5, `${t.score(8)}`);
+      assert.equal(t.inDoubt(8), false);
+    }
+  });
+
   test("reputation — a report keeps the weight its reporter had when it arrived; reports about oneself are ignored", () => {
     const tenure = new Map<number, number>([[100, 0]]);
     const { t } = table(tenure, 3);

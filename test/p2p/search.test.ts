@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type AgentTransport, type ServiceTags, signRecord } from "../../src/p2p/index.js";
+import { type AgentTransport, resolveOptions, type ServiceTags, signRecord } from "../../src/p2p/index.js";
 import { RecordCache } from "../../src/p2p/record-cache.js";
 import { normalizeQuery } from "../../src/p2p/records.js";
 import { FAST, signerFor, simAgents, startMesh } from "./sim-agents.js";
@@ -127,6 +127,92 @@ describe("p2p search", () => {
       `${silentFirst} askers asked the silent one first`,
     );
     sim2.stopAll();
+  });
+
+  test("search — an answer carries at most maxResults records, the best by reputation then freshness; the asker may ask for fewer", async () => {
+    // Neighbour search only: ten barbers (3–12) announce to the hub (2), which answers askers from its cache.
+    const sim = simAgents({ loss: 0 }, { ...FAST, homeReplicas: 0, maxNeighbours: 1, tenureFullMs: 1000 });
+    const answered: { asker: number; l: unknown; records: number }[] = [];
+    const spy = (t: AgentTransport): AgentTransport => ({
+      self: t.self,
+      request: async (to, command, body, timeoutMs) => {
+        const reply = await t.request(to, command, body, timeoutMs);
+        if (command === "p2p.search") {
+          const records = (reply as { r: unknown[] }).r.length;
+          answered.push({ asker: t.self, l: (body as { l?: unknown }).l, records });
+        }
+        return reply;
+      },
+      serve: (command, handler) => t.serve(command, handler),
+    });
+    const asker = sim.make(1, { bootstrap: [2], wrap: spy });
+    const hub = sim.make(2, { bootstrap: [1], options: { maxResults: 4 } });
+    for (let t = 3; t <= 12; t++)
+      sim.make(t, { bootstrap: [2], tags: { category: "barber", name: `b-${t}` } });
+    for (const a of sim.agents.values()) void a.start();
+    assert.ok(await sim.net.runUntil(() => asker.members().length === 11, 20_000));
+    await sim.net.run(5 * PERIOD);
+    assert.equal((await settle(sim, hub.search("barber", { maxHops: 0, limit: 4 }))).results.length, 4);
+    // 8–12 re-sign their records (the freshest); 11 and 12 are reported by three old members.
+    for (let t = 8; t <= 12; t++) sim.agents.get(t)!.setTags({ category: "barber", name: `b-${t}` });
+    for (const r of [3, 4, 5]) for (const s of [11, 12]) sim.agents.get(r)!.report(s, "invalid");
+    await sim.net.run(3 * PERIOD);
+    assert.ok(hub.reputationOf(11).score < 0.5 && hub.reputationOf(12).score < 0.5);
+    assert.equal(hub.reputationOf(8).score, 0.5);
+
+    const res = await settle(sim, asker.search("barber", { maxHops: 1 }));
+    assert.deepEqual(
+      res.results.map((r) => r.twin),
+      [8, 9, 10, 3],
+      "the hub's best 4 of 10: fresh records of agents it has nothing against, then older ones",
+    );
+    assert.deepEqual(answered, [{ asker: 1, l: 8, records: 4 }], "asked for maxResults (8), got the hub's 4");
+    // The asker's own cache holds those 4: asking for fewer gives its best 2.
+    const two = await settle(sim, asker.search("barber", { maxHops: 0, limit: 2 }));
+    assert.deepEqual(
+      two.results.map((r) => r.twin),
+      [8, 9],
+    );
+    // A new asker that asks the hub for 2 gets 2 on the wire.
+    const small = sim.make(13, { bootstrap: [2], wrap: spy });
+    void small.start();
+    assert.ok(await sim.net.runUntil(() => small.neighbours().includes(2), 10_000));
+    const fewer = await settle(sim, small.search("barber", { maxHops: 1, limit: 2 }));
+    assert.deepEqual(
+      fewer.results.map((r) => r.twin),
+      [8, 9],
+    );
+    assert.deepEqual(answered.at(-1), { asker: 13, l: 2, records: 2 });
+    await assert.rejects(small.search("barber", { limit: 9 }), { code: "RMB_ERR_INVALID_ARGUMENT" });
+    sim.stopAll();
+
+    // An agent that answers with more records than asked for: the asker takes (and caches) its limit only.
+    const sim2 = simAgents({ loss: 0 }, { ...FAST, homeReplicas: 0, maxNeighbours: 1 });
+    const stuffing = (t: AgentTransport): AgentTransport => ({
+      self: t.self,
+      request: (...args) => t.request(...args),
+      serve: (command, handler) =>
+        command === "p2p.search"
+          ? t.serve(command, () => ({
+              r: [3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map((owner) => ({
+                rec: signRecord(signerFor(owner), owner, { category: "barber" }, sim2.net.now, 60_000),
+                rep: 0.5,
+              })),
+              d: 0,
+            }))
+          : t.serve(command, handler),
+    });
+    const asker2 = sim2.make(1, { bootstrap: [2], options: { maxResults: 3 } });
+    sim2.make(2, { bootstrap: [1], wrap: stuffing });
+    for (const a of sim2.agents.values()) void a.start();
+    assert.ok(await sim2.net.runUntil(() => asker2.neighbours().includes(2), 10_000));
+    const got = await settle(sim2, asker2.search("barber", { maxHops: 1 }));
+    assert.equal(got.results.length, 3);
+    assert.equal((await settle(sim2, asker2.search("barber", { maxHops: 0 }))).results.length, 3, "3 cached");
+    assert.equal(asker2.reputationOf(2).bad, 0, "a long answer is cut, not held against its sender");
+    sim2.stopAll();
+    assert.throws(() => resolveOptions({ maxResults: 0 }), /options\.maxResults/);
+    assert.equal(resolveOptions().maxResults, 8);
   });
 
   test("search — answers are cached by every agent on the way back, and cache entries expire", async () => {
@@ -330,9 +416,65 @@ describe("p2p search", () => {
     assert.ok(asker.reputationOf(2).score > 0.5, `framed: ${asker.reputationOf(2).score}`);
     assert.ok(asker.reputationOf(3).score < 0.3, `forger: ${asker.reputationOf(3).score}`);
     assert.ok(asker.reputationOf(4).score < 0.4, `silent: ${asker.reputationOf(4).score}`);
-    assert.equal(asker.stats().search.checks, 4, "one check each, the silent agent's retried once");
+    assert.equal(asker.stats().search.checks, 5, "one request each, checkAttempts (3) to the silent agent");
+    assert.equal(
+      asker.stats().reports.filed,
+      1,
+      "the forger's invalid data is reported; the silent agent's failed check is not: it was reported already",
+    );
     await settle(sim, asker.search("barber", { minReputation: 0.4 }));
-    assert.equal(asker.stats().search.checks, 4, "not again within checkCooldownMs");
+    assert.equal(asker.stats().search.checks, 5, "not again within checkCooldownMs");
+    sim.stopAll();
+  });
+
+  test("search — a silent agent nobody reported: a search to it times out, the check fails, and the report spreads; an agent that holds it files none", async () => {
+    // Neighbour search only; askers 1 and 2 have one neighbour: the silent agent 3.
+    const sim = simAgents({ loss: 0 }, { ...FAST, homeReplicas: 0, tenureFullMs: 1000 });
+    const silent = (t: AgentTransport): AgentTransport => ({
+      self: t.self,
+      request: (...args) => t.request(...args),
+      serve: (command, handler) =>
+        command === "p2p.search"
+          ? t.serve(command, () => new Promise<never>(() => {}))
+          : t.serve(command, handler),
+    });
+    const first = sim.make(1, { bootstrap: [3], options: { maxNeighbours: 1 } });
+    const second = sim.make(2, { bootstrap: [3], options: { maxNeighbours: 1 } });
+    sim.make(3, { bootstrap: [1], tags: { category: "barber" }, wrap: silent });
+    for (let t = 4; t <= 16; t++) sim.make(t, { bootstrap: [3] });
+    for (const a of sim.agents.values()) void a.start();
+    assert.ok(
+      await sim.net.runUntil(() => [...sim.agents.values()].every((a) => a.members().length === 15), 20_000),
+    );
+    await sim.net.run(10 * PERIOD);
+    assert.deepEqual(first.neighbours(), [3]);
+    assert.equal(first.reputationOf(3).reporters, 0);
+
+    const res = await settle(sim, first.search("dentist", { maxHops: 1 }));
+    assert.deepEqual(res.results, []);
+    await sim.net.run(10 * PERIOD);
+    const o = first.options;
+    assert.equal(
+      first.stats().search.checks,
+      o.checkAttempts,
+      "the timeout was checked: no answer to any request",
+    );
+    assert.ok(first.reputationOf(3).score < 0.37, `${first.reputationOf(3).score}`);
+    assert.equal(first.stats().reports.filed, 1);
+    // Gossip pushes to 4 random members per hop: the report reaches (nearly) every one of the 13 others, far
+    // more than the 3 hops it used to travel would reach in a large network.
+    const others = [...sim.agents.values()].filter((a) => a.twin !== 1 && a.twin !== 3);
+    const holders = others.filter((a) => a.reputationOf(3).reporters === 1);
+    assert.ok(holders.length >= 11, `${holders.length} of 13 hold the report`);
+    assert.ok(holders.includes(second), "the second asker holds it");
+    for (const a of others) assert.ok(a.reputationOf(3).score > 0.45, "hearsay alone: doubt, no conviction");
+    for (const a of holders) assert.ok(a.stats().reports.received >= 1);
+    // The second asker finds the same at first hand, but the news travels already: no second report.
+    await settle(sim, second.search("dentist", { maxHops: 1 }));
+    await sim.net.run(10 * PERIOD);
+    assert.equal(second.stats().search.checks, o.checkAttempts);
+    assert.ok(second.reputationOf(3).score < 0.4);
+    assert.equal(second.stats().reports.filed, 0);
     sim.stopAll();
   });
 
