@@ -12,8 +12,8 @@
  * - `BENCH_SECONDS` measured seconds per scenario (default 3), `BENCH_WARMUP` seconds before it (0.5);
  * - `BENCH_SYSTEMS` comma list of `relay,relay-redis,ws-forwarder,nats` (default all);
  * - `BENCH_IDLE` idle connections for the memory test (default 20000; 0 skips it);
- * - `BENCH_LOADGEN_THREADS` worker threads of the load generator (default 2: one alone cannot keep up with the
- *   embedded relay on this machine);
+ * - `BENCH_LOADGEN_THREADS` worker threads of the load generator, each with a share of the clients (default 1: on
+ *   two cores a second one mostly competes with the server for the same cores);
  * - `BENCH_NODE_FLAGS` extra node flags for the relay and forwarder processes, e.g.
  *   `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them.
  */
@@ -50,7 +50,7 @@ const SECONDS = envNumber("BENCH_SECONDS", 3);
 const WARMUP_SECONDS = envNumber("BENCH_WARMUP", 0.5);
 const IDLE_CONNECTIONS = Math.floor(envNumber("BENCH_IDLE", 20_000));
 /** Worker threads of the load generator (each runs a share of the clients). */
-const LOADGEN_THREADS = Math.max(1, Math.floor(envNumber("BENCH_LOADGEN_THREADS", 2)));
+const LOADGEN_THREADS = Math.max(1, Math.floor(envNumber("BENCH_LOADGEN_THREADS", 1)));
 const SYSTEM_NAMES = ["relay", "relay-redis", "ws-forwarder", "nats"] as const;
 type SystemName = (typeof SYSTEM_NAMES)[number];
 const SELECTED = new Set(
