@@ -68,9 +68,28 @@ export function decrypt(key: Uint8Array, data: Uint8Array): Uint8Array {
   return open(key, data);
 }
 
+/**
+ * CSPRNG bytes drawn 4 KiB at a time: one `randomFillSync` call costs several microseconds whatever its size, more
+ * than the AES-GCM of a small message. Each nonce still comes from the CSPRNG and is used once (like Node's
+ * `randomUUID`, which pools the same way).
+ */
+const NONCE_POOL = new Uint8Array(4096);
+let noncePoolAt = NONCE_POOL.length;
+
+function randomNonce(out: Uint8Array): void {
+  if (noncePoolAt + E2E_NONCE_LENGTH > NONCE_POOL.length) {
+    randomFillSync(NONCE_POOL);
+    noncePoolAt = 0;
+  }
+  out.set(NONCE_POOL.subarray(noncePoolAt, noncePoolAt + E2E_NONCE_LENGTH), 0);
+  // Never hand the same bytes out twice.
+  NONCE_POOL.fill(0, noncePoolAt, noncePoolAt + E2E_NONCE_LENGTH);
+  noncePoolAt += E2E_NONCE_LENGTH;
+}
+
 function seal(key: Uint8Array, nonce: Uint8Array | undefined, plaintext: Uint8Array): Uint8Array {
   const out = new Uint8Array(E2E_NONCE_LENGTH + plaintext.length + E2E_TAG_LENGTH);
-  if (nonce === undefined) randomFillSync(out, 0, E2E_NONCE_LENGTH);
+  if (nonce === undefined) randomNonce(out);
   else out.set(nonce, 0);
   const cipher = createCipheriv(ALGORITHM, key, out.subarray(0, E2E_NONCE_LENGTH));
   const body = cipher.update(plaintext);

@@ -72,22 +72,46 @@ const REPLY_QUEUE = PeerKeys.reply;
 const RESPONSE_EXPIRATION = 3600;
 
 /**
- * Hands one item to the application at most once: unless the envelope's mark exists, `LPUSH` the item, set the mark
- * (it expires with the envelope) and keep the newest `cap` items. One script, so the mark and the push happen
- * together or not at all (a failed push, e.g. `WRONGTYPE`, leaves no mark) and cost one round trip, as a bare
- * `LPUSH` would. KEYS: mark, list. ARGV: mark lifetime (s), item, cap. Returns the list length, or -1 for a repeat.
+ * Hands items to the application at most once each: unless an envelope's mark exists, `LPUSH` its item, set the
+ * mark (it expires with the envelope) and keep the newest `cap` items. One script for every item of an event-loop
+ * turn, so a mark and its push happen together or not at all (a failed push, e.g. `WRONGTYPE`, leaves no mark) and
+ * the batch costs one round trip. KEYS: mark₁, list₁, mark₂, list₂, … ARGV: cap, then per item its mark lifetime (s)
+ * and the item. Returns per item the list length, -1 for a repeat, or the error text of a push that failed (the
+ * other items go on).
  */
 const DELIVER_ONCE_LUA = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
-local n = redis.call('LPUSH', KEYS[2], ARGV[2])
-redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
-local cap = tonumber(ARGV[3])
-if n > cap then redis.call('LTRIM', KEYS[2], 0, cap - 1) end
-return n
+local cap = tonumber(ARGV[1])
+local out = {}
+for i = 1, #KEYS / 2 do
+  local mark = KEYS[2 * i - 1]
+  local list = KEYS[2 * i]
+  if redis.call('EXISTS', mark) == 1 then
+    out[i] = -1
+  else
+    local n = redis.pcall('LPUSH', list, ARGV[2 * i + 1])
+    if type(n) == 'table' and n.err then
+      out[i] = n.err
+    else
+      redis.call('SET', mark, '1', 'EX', ARGV[2 * i])
+      if n > cap then redis.call('LTRIM', list, 0, cap - 1) end
+      out[i] = n
+    end
+  end
+end
+return out
 `;
 
 interface DeliverOnceCommand {
-  rmbPeerDeliverOnce(mark: string, list: string, ttl: number, item: string, cap: number): Promise<number>;
+  rmbPeerDeliverOnce(...args: (string | number)[]): Promise<(number | string)[]>;
+}
+
+/** One push waiting for this turn's delivery script. */
+interface PendingDelivery {
+  mark: string;
+  list: string;
+  ttl: number;
+  json: string;
+  done: (err: unknown, length: number) => void;
 }
 
 /** The key under which an envelope is remembered: its kind, source and uid (and for an error, a digest of it, since
@@ -102,6 +126,8 @@ function seenId(kind: string, src: string, uid: string, code?: number, message?:
 
 /** Requests whose backlog the gateway keeps in memory (beyond it they are read back from Redis). */
 const BACKLOG_CACHE_ENTRIES = 100_000;
+/** Most deliveries in one script call. */
+const MAX_DELIVERIES = 256;
 
 /**
  * rmb-peer: the gateway between a local Redis and the relays. Local clients push JSON requests to
@@ -149,6 +175,9 @@ export class RmbPeer {
   readonly #seen: SeenMessages;
   readonly #maxClockSkew: number;
   readonly #backlogs = new BacklogCache(BACKLOG_CACHE_ENTRIES);
+  /** Pushes to the application collected this turn (one delivery script per turn). */
+  #deliveries: PendingDelivery[] = [];
+  readonly #flushDeliveries = (): void => this.#sendDeliveries();
   readonly #version: string;
   #twinId = 0;
   #e2e: E2eCipher | undefined;
@@ -296,7 +325,7 @@ export class RmbPeer {
       retryStrategy: (attempt: number) => Math.min(50 * 2 ** attempt, 2000),
     };
     this.#redis = new Redis(url, { ...common, enableAutoPipelining: true, connectionName: "rmb-peer" });
-    this.#redis.defineCommand("rmbPeerDeliverOnce", { numberOfKeys: 2, lua: DELIVER_ONCE_LUA });
+    this.#redis.defineCommand("rmbPeerDeliverOnce", { lua: DELIVER_ONCE_LUA });
     this.#blocking = new Redis(url, { ...common, connectionName: "rmb-peer-api" });
     for (const client of [this.#redis, this.#blocking]) {
       client.on("error", (err: Error) => this.#log("debug", `redis: ${err.message}`));
@@ -736,19 +765,49 @@ export class RmbPeer {
    * (its mark is in Redis): true when pushed, false for a redelivery (counted in `duplicates`).
    */
   async #deliverOnce(seen: SeenMark, key: string, json: string): Promise<boolean> {
-    const redis = this.#redis as Redis;
-    corkForThisTurn(redis.stream);
-    const length = await (redis as unknown as DeliverOnceCommand).rmbPeerDeliverOnce(
-      PeerKeys.seen(seen.id),
-      key,
-      seen.ttl,
-      json,
-      this.#limits.listCap,
-    );
+    const length = await new Promise<number>((resolve, reject) => {
+      if (this.#deliveries.length === 0) queueMicrotask(this.#flushDeliveries);
+      this.#deliveries.push({
+        mark: PeerKeys.seen(seen.id),
+        list: key,
+        ttl: seen.ttl,
+        json,
+        done: (err, n) => (err === undefined ? resolve(n) : reject(err)),
+      });
+    });
     if (length >= 0) return true;
     this.stats.duplicates++;
     this.#log("debug", `dropped a redelivery already handed over before a restart (${seen.id})`);
     return false;
+  }
+
+  /** Sends this turn's deliveries, in order, in one script call (up to {@link MAX_DELIVERIES} each). */
+  #sendDeliveries(): void {
+    const all = this.#deliveries;
+    this.#deliveries = [];
+    const redis = this.#redis as Redis;
+    corkForThisTurn(redis.stream);
+    for (let from = 0; from < all.length; from += MAX_DELIVERIES) {
+      const part = all.slice(from, from + MAX_DELIVERIES);
+      const keys: string[] = [];
+      const argv: (string | number)[] = [this.#limits.listCap];
+      for (const d of part) {
+        keys.push(d.mark, d.list);
+        argv.push(d.ttl, d.json);
+      }
+      (redis as unknown as DeliverOnceCommand).rmbPeerDeliverOnce(keys.length, ...keys, ...argv).then(
+        (results) => {
+          for (let i = 0; i < part.length; i++) {
+            const r = results[i];
+            if (typeof r === "number") part[i]!.done(undefined, r);
+            else part[i]!.done(new Error(String(r)), -1);
+          }
+        },
+        (err: unknown) => {
+          for (const d of part) d.done(err, -1);
+        },
+      );
+    }
   }
 
   /** `LPUSH` and keep the newest `listCap` items (rmb-rs trims after every push; trimming only when the length
