@@ -6,7 +6,8 @@
  *   npx tsc -p tsconfig.json && node dist/bench/p2p-sim.js
  *   P2P_N=1000 P2P_LOSS=0.05 P2P_SEED=1 P2P_SCALES=100,300 node dist/bench/p2p-sim.js
  *
- * P2P_SKIP=flood,scale,reputation leaves parts out; P2P_REP_SECONDS (default 300) sets the reputation phase.
+ * P2P_SKIP=flood,scale,reputation leaves parts out; P2P_SAME_LOAD=1 also runs the sizes of P2P_SCALES with a tag
+ * vocabulary that grows with N (as many holders per tag value at every size); P2P_REP_SECONDS (default 300) sets the reputation phase.
  * A full run takes 4–6 minutes on 2 cores.
  */
 import { P2P_DEFAULTS, type P2pOptions } from "../src/p2p/index.js";
@@ -26,8 +27,13 @@ const SKIP = new Set((process.env.P2P_SKIP ?? "").split(","));
 const PERIOD = P2P_DEFAULTS.periodMs;
 /** Each agent searches about once per this long. */
 const SEARCH_EVERY_MS = 10_000;
-/** Length of the steady window in which traffic, suspicions and searches are measured. */
-const STEADY_MS = 60_000;
+/**
+ * Length of the steady window in which traffic, suspicions and searches are measured: one record refresh period,
+ * so that every periodic cost (records are re-signed and announced every 4–5 minutes) is in the rates.
+ */
+const STEADY_MS = P2P_DEFAULTS.recordRefreshMs;
+/** Searches are summarised over the first and the last this many ms of the steady window. */
+const SEARCH_WINDOW_MS = 30_000;
 const KILLS = Math.max(2, Math.round(N / 50));
 /** Length of the reputation phase (search load on, misbehaving agents and colluders at work). */
 const REP_MS = Number(process.env.P2P_REP_SECONDS ?? 300) * 1000;
@@ -156,8 +162,9 @@ async function mainWorld(
   n: number,
   options: Partial<P2pOptions>,
   withFailures: boolean,
+  vocabularyScale = 1,
 ): Promise<MainResult> {
-  const world = new World({ n, seed: SEED, loss: LOSS, options });
+  const world = new World({ n, seed: SEED, loss: LOSS, options, vocabularyScale });
   const warmupMs = await warmUp(world);
   log(`n=${n} warm: ${(warmupMs / 1000).toFixed(0)} s virtual`);
   const killed = new Set<number>();
@@ -197,10 +204,11 @@ async function mainWorld(
   const traffic = trafficRate(world, t0, sent0, STEADY_MS, n);
   const probes = sumStat("probes") - probes0;
   const refutations = sumStat("refutations") - ref0;
-  const half = windowStart + STEADY_MS / 2;
-  const searchesEarly = summarize(samples.filter((s) => s.at < half));
+  const windowEnd = windowStart + STEADY_MS;
+  const searchesEarly = summarize(samples.filter((s) => s.at < windowStart + SEARCH_WINDOW_MS));
   const searchesLate = summarize(
-    samples.filter((s) => s.at >= half && s.at < windowStart + STEADY_MS - 6000),
+    // The last searches of the window may still be under way when it ends.
+    samples.filter((s) => s.at >= windowEnd - SEARCH_WINDOW_MS - 6000 && s.at < windowEnd - 6000),
   );
   const answeredSamples = samples.filter((x) => (x.response?.results.length ?? 0) > 0);
   const resultsPerSearch = mean(answeredSamples.map((x) => x.response!.results.length));
@@ -518,6 +526,24 @@ if (!SKIP.has("scale")) {
     scale.set(n, { ...r.traffic, resultsPerSearch: r.resultsPerSearch });
   }
 }
+/**
+ * The same load per agent at every N: the tag vocabulary grows with N (the base vocabulary at the smallest N), so a
+ * tag value has as many holders on average at every size and a search matches as many agents. With the fixed
+ * vocabulary above, a tag has ten times the holders at N = 1000 as at 100, and answers carry more records (up to
+ * maxResults): more of the network matches, not more protocol per agent.
+ */
+const sameLoad = new Map<number, Scaled>();
+if (!SKIP.has("scale") && process.env.P2P_SAME_LOAD === "1") {
+  const smallest = Math.min(N, ...SCALES);
+  for (const n of [...new Set([N, ...SCALES])].sort((a, b) => a - b)) {
+    if (n === smallest) {
+      sameLoad.set(n, scale.get(n)!);
+      continue;
+    }
+    const r = await mainWorld(n, {}, false, n / smallest);
+    sameLoad.set(n, { ...r.traffic, resultsPerSearch: r.resultsPerSearch });
+  }
+}
 let flood: MainResult | undefined;
 if (!SKIP.has("flood")) flood = await mainWorld(N, { homeReplicas: 0 }, false);
 let rep: RepResult | undefined;
@@ -558,7 +584,30 @@ flatRow(
   protocolBytes,
   f0,
 );
-flatRow("bytes per agent per second (all traffic, search answers included)", allBytes, f0);
+flatRow(
+  "bytes per agent per second (all traffic, search answers included), fixed tag vocabulary (a tag's holders grow with N)",
+  allBytes,
+  f0,
+);
+const sameSizes = [...sameLoad.keys()].sort((a, b) => a - b);
+if (sameSizes.length > 1) {
+  const sameRow = (what: string, xs: number[], digits: (x: number) => string): void => {
+    const sp = spreadOf(xs);
+    console.log(
+      `| ${what} at N = ${sameSizes.join(" / ")} | ${xs.map(digits).join(" / ")} (max/min ${f2(sp)}) | independent of N (max/min ≤ ${FLAT}) | ${sp <= FLAT ? "yes" : "NOT met"} |`,
+    );
+  };
+  sameRow(
+    "messages per agent per second (all traffic), same load per agent (tag vocabulary grows with N)",
+    sameSizes.map((n) => sameLoad.get(n)!.msgs),
+    f2,
+  );
+  sameRow(
+    "bytes per agent per second (all traffic, search answers included), same load per agent (tag vocabulary grows with N)",
+    sameSizes.map((n) => sameLoad.get(n)!.bytes),
+    f0,
+  );
+}
 
 console.log("\n### Membership (SWIM) \n");
 console.log("| measure | value |");
@@ -600,17 +649,20 @@ console.log(`\nHops (after warm-up): ${hopHistogram(main.searchesLate.hops)}`);
 
 console.log("\n### Traffic per agent (steady window, search load on)\n");
 console.log(
-  "| N | messages/s | bytes/s | of which search | p99 agent messages/s | ping | ping-req | gossip | search | announce | sync | bytes per search request | results per answered search |",
+  "| N | tag vocabulary | messages/s | bytes/s | of which search | p99 agent messages/s | ping | ping-req | gossip | search | announce | sync | bytes per search request | results per answered search |",
 );
-console.log("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-for (const n of sizes) {
-  const t = scale.get(n)!;
+console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+const trafficRow = (n: number, vocabulary: string, t: Scaled): void => {
   const c = (k: string): string => f2(t.byCommand.get(`p2p.${k}`) ?? 0);
   const perRequest = t.searchBytes / Math.max(1e-9, t.byCommand.get(SEARCH_COMMAND) ?? 0);
   console.log(
-    `| ${n} | ${f2(t.msgs)} | ${f0(t.bytes)} | ${f0(t.searchBytes)} | ${f2(t.p99Agent)} | ${c("ping")} | ${c("ping-req")} | ${c("gossip")} | ${c("search")} | ${c("announce")} | ${c("sync")} | ${f0(perRequest)} | ${f1(t.resultsPerSearch)} |`,
+    `| ${n} | ${vocabulary} | ${f2(t.msgs)} | ${f0(t.bytes)} | ${f0(t.searchBytes)} | ${f2(t.p99Agent)} | ${c("ping")} | ${c("ping-req")} | ${c("gossip")} | ${c("search")} | ${c("announce")} | ${c("sync")} | ${f0(perRequest)} | ${f1(t.resultsPerSearch)} |`,
   );
-}
+};
+for (const n of sizes) trafficRow(n, "fixed", scale.get(n)!);
+const smallestSame = sameSizes[0];
+for (const n of sameSizes)
+  if (n !== smallestSame) trafficRow(n, `× ${f1(n / smallestSame!)}`, sameLoad.get(n)!);
 console.log(
   `\n(messages = requests + answers; bytes = JSON bodies of both; the command columns count requests per agent per second; a search request's bytes are the query and its answer, which carries at most maxResults = ${P2P_DEFAULTS.maxResults} records.)`,
 );

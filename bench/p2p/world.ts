@@ -25,6 +25,11 @@ export interface WorldConfig {
   options?: Partial<P2pOptions>;
   /** Agents start at random times within this window (virtual ms). @default 10000 */
   joinSpreadMs?: number;
+  /**
+   * Size of the tag vocabulary relative to the base one (see {@link tagsFor}): with `n / 100`, every tag value is
+   * held by as many agents on average at every N as in a world of 100 with the base vocabulary. @default 1
+   */
+  vocabularyScale?: number;
 }
 
 const CATEGORIES = ["compute", "storage", "gateway", "exchange", "barber", "translation", "hosting", "vpn"];
@@ -52,15 +57,27 @@ const ADJECTIVES = [
   "budget",
 ];
 
-/** Tags of agent `twin`: 8 categories, 40 subcategories, 50 locations, 20 adjectives, a unique name. */
-export function tagsFor(twin: number, random: Random): ServiceTags {
-  const category = CATEGORIES[Math.floor(random() * CATEGORIES.length)]!;
+/** Value `i` of a vocabulary made of `base` repeated with a suffix: `base[i]` first, then `base[j]-2`, … */
+function word(base: readonly string[], i: number): string {
+  const round = Math.floor(i / base.length);
+  const w = base[i % base.length]!;
+  return round === 0 ? w : `${w}-${round + 1}`;
+}
+
+/**
+ * Tags of agent `twin`: 8 categories (5 subcategories each), 50 locations, 20 adjectives, a unique name; with
+ * `scale` ≠ 1 there are `scale` times as many categories, locations and adjectives. The number of random draws does
+ * not depend on `scale`, so worlds of the same seed differ only in the words.
+ */
+export function tagsFor(twin: number, random: Random, scale = 1): ServiceTags {
+  const size = (base: number): number => Math.max(1, Math.round(base * scale));
+  const category = word(CATEGORIES, Math.floor(random() * size(CATEGORIES.length)));
   return {
     category,
     subcategory: `${category}-${SUBS[Math.floor(random() * SUBS.length)]!}`,
     name: `svc-${twin}`,
-    location: `city-${Math.floor(random() * 50)}`,
-    adjective: ADJECTIVES[Math.floor(random() * ADJECTIVES.length)]!,
+    location: `city-${Math.floor(random() * size(50))}`,
+    adjective: word(ADJECTIVES, Math.floor(random() * size(ADJECTIVES.length))),
   };
 }
 
@@ -115,7 +132,7 @@ export class World {
       signer = signerFromKeyPair(Ed25519KeyPair.fromSeed(seed));
       this.signers.set(twin, signer);
       this.publicKeys.set(twin, signer.publicKey);
-      this.tags.set(twin, tagsFor(twin, this.random));
+      this.tags.set(twin, tagsFor(twin, this.random, this.config.vocabularyScale));
     }
     return signer;
   }

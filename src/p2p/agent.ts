@@ -180,6 +180,8 @@ export class P2pAgent {
   readonly #keys: KeyDirectory;
   readonly #clock: Clock;
   readonly #random: Random;
+  /** Age at which the current record is re-signed (`recordRefreshMs` less a random part, drawn at each signing). */
+  #refreshAfterMs = 0;
   readonly #verifySig: SignatureVerifier;
   readonly #membership: Membership;
   readonly #gossip: Gossip;
@@ -478,7 +480,7 @@ export class P2pAgent {
     this.#refreshNeighbours();
     const rec = this.#record;
     let fresh = false;
-    if (rec !== undefined && this.#clock.now() - rec.issuedAt >= this.options.recordRefreshMs) {
+    if (rec !== undefined && this.#clock.now() - rec.issuedAt >= this.#refreshAfterMs) {
       this.#sign();
       fresh = true;
     }
@@ -516,6 +518,7 @@ export class P2pAgent {
 
   #sign(): void {
     const o = this.options;
+    this.#refreshAfterMs = o.recordRefreshMs * (1 - o.recordRefreshJitter * this.#random());
     this.#record =
       this.#tags === undefined
         ? undefined

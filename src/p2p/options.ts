@@ -72,6 +72,12 @@ export interface P2pOptions {
   recordTtlMs: number;
   /** An agent signs (and announces) a fresh record this often; must be below {@link recordTtlMs}. @default 300000 */
   recordRefreshMs: number;
+  /**
+   * Each fresh record is re-signed after `recordRefreshMs × (1 − recordRefreshJitter × u)`, u drawn uniformly from
+   * [0, 1), so that agents started together (a deployment, a network after an outage) do not re-sign and announce
+   * in step. Below 1. @default 0.25
+   */
+  recordRefreshJitter: number;
   /** Every this many periods an agent announces its record to homes/neighbours that do not have it yet. @default 5 */
   announcePeriods: number;
   /** Tolerated clock difference for record and report times. @default 60000 */
@@ -221,6 +227,7 @@ export const P2P_DEFAULTS: Readonly<P2pOptions> = Object.freeze({
   homeReplicas: 3,
   recordTtlMs: 600_000,
   recordRefreshMs: 300_000,
+  recordRefreshJitter: 0.25,
   announcePeriods: 5,
   maxClockSkewMs: 60_000,
   cacheSize: 4096,
@@ -273,6 +280,7 @@ const REALS = new Set<keyof P2pOptions>([
   "reportQuorum",
   "confidenceInteractions",
   "doubtStanding",
+  "recordRefreshJitter",
 ]);
 
 /** The defaults overridden by `options`; throws `InvalidArgumentError` naming the first bad option. */
@@ -301,6 +309,9 @@ export function resolveOptions(options: Partial<P2pOptions> = {}): P2pOptions {
   }
   if (out.recordRefreshMs >= out.recordTtlMs) {
     throw new InvalidArgumentError("options.recordRefreshMs", "must be less than options.recordTtlMs");
+  }
+  if (out.recordRefreshJitter >= 1) {
+    throw new InvalidArgumentError("options.recordRefreshJitter", "must be below 1");
   }
   if (out.reportQuorum > 1) throw new InvalidArgumentError("options.reportQuorum", "must be at most 1");
   if (out.doubtStanding <= 0) throw new InvalidArgumentError("options.doubtStanding", "must be above 0");

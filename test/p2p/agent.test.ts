@@ -20,6 +20,8 @@ describe("p2p agent", () => {
       [{ pingTimeoutMs: 1000, periodMs: 1000 }, /options\.pingTimeoutMs/],
       [{ recordRefreshMs: 600_000 }, /options\.recordRefreshMs/],
       [{ reportQuorum: 2 }, /options\.reportQuorum/],
+      [{ recordRefreshJitter: 1 }, /options\.recordRefreshJitter/],
+      [{ recordRefreshJitter: -0.1 }, /options\.recordRefreshJitter/],
     ];
     for (const [options, message] of bad) {
       assert.throws(
@@ -82,6 +84,43 @@ describe("p2p agent", () => {
     a.setTags(undefined);
     assert.equal(a.record(), undefined);
     sim.stopAll();
+  });
+
+  test("agent — records are re-signed after recordRefreshMs less a jitter drawn at each signing", async () => {
+    const intervals = async (jitter: number): Promise<number[]> => {
+      const sim = simAgents(
+        { loss: 0 },
+        { ...FAST, recordTtlMs: 8000, recordRefreshMs: 4000, recordRefreshJitter: jitter },
+      );
+      const agents = await startMesh(sim, 8, (t) => ({ category: `cat-${t}` }));
+      const issued = new Map<number, number[]>(agents.map((a) => [a.twin, [a.record()!.issuedAt]]));
+      for (let step = 0; step < 120; step++) {
+        await sim.net.run(PERIOD);
+        for (const a of agents) {
+          const seen = issued.get(a.twin)!;
+          const at = a.record()!.issuedAt;
+          if (at !== seen.at(-1)) seen.push(at);
+        }
+      }
+      sim.stopAll();
+      const out: number[] = [];
+      for (const seen of issued.values())
+        for (let i = 1; i < seen.length; i++) out.push(seen[i]! - seen[i - 1]!);
+      return out;
+    };
+    // Records are checked once per period, so a re-signing happens within one period after its time.
+    const fixed = await intervals(0);
+    assert.ok(fixed.length >= 8 * 4, `every agent re-signed several times (${fixed.length})`);
+    for (const d of fixed) assert.ok(d >= 4000 && d <= 4000 + PERIOD, `without jitter: ${d}`);
+    const jittered = await intervals(0.5);
+    assert.ok(jittered.length >= 8 * 4, `every agent re-signed several times (${jittered.length})`);
+    for (const d of jittered) assert.ok(d >= 2000 && d <= 4000 + PERIOD, `within the jitter: ${d}`);
+    const spread = Math.max(...jittered) - Math.min(...jittered);
+    assert.ok(spread >= 4 * PERIOD, `the intervals differ (spread ${spread} ms)`);
+    assert.ok(
+      jittered.reduce((a, b) => a + b, 0) / jittered.length < 4000 - PERIOD,
+      "on average sooner than recordRefreshMs",
+    );
   });
 
   test("agent — report() files a signed report once per cooldown and it spreads", async () => {
