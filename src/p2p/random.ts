@@ -69,10 +69,10 @@ export function sample<T>(
   const pool = exclude === undefined ? [...items] : items.filter((x) => !exclude(x));
   for (let i = 0; i < pool.length && i < k; i++) {
     const j = i + Math.floor(random() * (pool.length - i));
-    const tmp = pool[i]!;
-    pool[i] = pool[j]!;
-    pool[j] = tmp;
-    out.push(tmp);
+    const picked = pool[j]!;
+    pool[j] = pool[i]!;
+    pool[i] = picked;
+    out.push(picked);
   }
   return out;
 }
