@@ -121,8 +121,9 @@ export const MEMBERSHIP_COMMANDS = {
 } as const;
 
 /**
- * SWIM membership with imAlive heartbeats: every protocol period the agent pings one member (a shuffled round
- * robin), asks `indirectProbes` others to ping it when it does not answer, and suspects it when nobody got an ack.
+ * SWIM membership with imAlive heartbeats: every protocol period the agent pings one member (a round robin that
+ * the agents share: a rotation of a ring ordered by a hash of the twin ids, so that each member is probed by some
+ * agent every period), asks `indirectProbes` others to ping it when it does not answer, and suspects it when nobody got an ack.
  * A suspect is re-probed every period (the ping tells it that it is suspected, so a live one refutes by raising its
  * incarnation); after `suspicionPeriods` periods it is declared dead, and the death is pushed to everybody by
  * gossip. Updates also ride on pings and acks (infection-style dissemination, `retransmitMult × log10(n)` times
@@ -162,14 +163,20 @@ export class Membership {
   #running = false;
   #timer: TimerHandle | undefined;
   #unserve: (() => void)[] = [];
-  #order: number[] = [];
-  #orderIndex = 0;
+  /**
+   * The probe ring: live members and this agent, ordered by {@link ringKey}. At protocol period k (of the clock:
+   * `⌊now / periodMs⌋`) the agent at position i probes the member at position `i + 1 + k mod (n − 1)`: a rotation,
+   * so when the agents' lists agree every member is probed by exactly one agent each period, and over n − 1
+   * periods each agent probes every other member once (SWIM's round robin).
+   */
+  readonly #ring: number[] = [];
   #period = 0;
 
   constructor(deps: MembershipDeps) {
     this.#d = deps;
     this.#o = deps.options;
     this.#queue = new PiggybackQueue(this.#o.maxUpdateBuffer, this.#o.maxUpdateAgePeriods * this.#o.periodMs);
+    ringInsert(this.#ring, this.self);
   }
 
   get self(): number {
@@ -423,16 +430,13 @@ export class Membership {
   }
 
   #nextTarget(): number | undefined {
-    for (let round = 0; round < 2; round++) {
-      while (this.#orderIndex < this.#order.length) {
-        const t = this.#order[this.#orderIndex++]!;
-        if (this.isLive(t)) return t;
-      }
-      this.#order = shuffle([...this.live()], this.#d.random);
-      this.#orderIndex = 0;
-      if (this.#order.length === 0) return undefined;
-    }
-    return undefined;
+    const ring = this.#ring;
+    const n = ring.length;
+    if (n < 2) return undefined;
+    const i = ringSearch(ring, this.self);
+    if (i < 0) return undefined;
+    const period = Math.floor(this.#d.clock.now() / this.#o.periodMs);
+    return ring[(i + 1 + (period % (n - 1))) % n];
   }
 
   async #probe(target: number): Promise<void> {
@@ -743,14 +747,7 @@ export class Membership {
     this.#liveIndex.set(twin, this.#live.length);
     this.#live.push(twin);
     this.#version++;
-    // SWIM: a new member goes to a random place among the members still to probe in this round, so that it is
-    // probed within one round even when it arrives early in a long one.
-    const order = this.#order;
-    order.push(twin);
-    const rest = order.length - this.#orderIndex;
-    const j = this.#orderIndex + Math.floor(this.#d.random() * rest);
-    order[order.length - 1] = order[j]!;
-    order[j] = twin;
+    ringInsert(this.#ring, twin);
   }
 
   #liveRemove(twin: number): void {
@@ -763,6 +760,7 @@ export class Membership {
     }
     this.#liveIndex.delete(twin);
     this.#version++;
+    ringRemove(this.#ring, twin);
   }
 
   /** Forgets members dead for longer than `deadRetentionMs`. */
@@ -792,4 +790,40 @@ export class Membership {
 
 function info(m: Member): MemberInfo {
   return { twin: m.twin, state: m.state, incarnation: m.inc, since: m.since, firstSeen: m.firstSeen };
+}
+
+/** Position of `twin` on the probe ring: a hash, so that neighbours on the ring are unrelated twins. */
+function ringKey(twin: number): number {
+  return mix32(twin) >>> 0;
+}
+
+/** Index of `twin` in `ring` (sorted by ring key, then twin), or −1. */
+function ringSearch(ring: readonly number[], twin: number): number {
+  const i = ringLowerBound(ring, twin);
+  return ring[i] === twin ? i : -1;
+}
+
+/** First index whose element does not come before `twin`. */
+function ringLowerBound(ring: readonly number[], twin: number): number {
+  const key = ringKey(twin);
+  let lo = 0;
+  let hi = ring.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const t = ring[mid]!;
+    const k = ringKey(t);
+    if (k < key || (k === key && t < twin)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function ringInsert(ring: number[], twin: number): void {
+  const i = ringLowerBound(ring, twin);
+  if (ring[i] !== twin) ring.splice(i, 0, twin);
+}
+
+function ringRemove(ring: number[], twin: number): void {
+  const i = ringSearch(ring, twin);
+  if (i >= 0) ring.splice(i, 1);
 }

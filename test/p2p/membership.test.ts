@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type P2pAgent, resolveOptions, SimNetwork } from "../../src/p2p/index.js";
 import { type MemberEvent, Membership } from "../../src/p2p/membership.js";
-import { FAST, simAgents, startMesh } from "./sim-agents.js";
+import { FAST, FAST_LATENCY, simAgents, startMesh } from "./sim-agents.js";
 
 const PERIOD = FAST.periodMs!;
 const liveIds = (a: P2pAgent): number[] => a.members().map((m) => m.twin);
@@ -155,8 +155,62 @@ describe("p2p membership (SWIM)", () => {
     sim.stopAll();
   });
 
+  test("membership — the round robin is shared: each period every member is probed by exactly one agent, and each agent probes every other member once in n − 1 periods", async () => {
+    const sim = simAgents({ loss: 0 });
+    const n = 12;
+    const pings: { at: number; from: number; to: number }[] = [];
+    const list: P2pAgent[] = [];
+    for (let t = 1; t <= n; t++) {
+      const agent = sim.make(t, {
+        bootstrap: t === 1 ? [] : [1],
+        wrap: (tr) => ({
+          get self() {
+            return tr.self;
+          },
+          serve: tr.serve.bind(tr),
+          request: (to, command, body, ms) => {
+            if (command === "p2p.ping") pings.push({ at: sim.net.now, from: t, to });
+            return tr.request(to, command, body, ms);
+          },
+        }),
+      });
+      void agent.start();
+      list.push(agent);
+    }
+    assert.ok(await sim.net.runUntil(() => list.every((a) => a.members().length === n - 1), 60_000));
+    // Let the lists settle (no suspicion at 0 loss), then watch 3 × (n − 1) whole periods.
+    await sim.net.run(3 * PERIOD);
+    const from = Math.ceil(sim.net.now / PERIOD);
+    const periods = 3 * (n - 1);
+    await sim.net.run((from + periods) * PERIOD - sim.net.now);
+    const watched = pings.filter((p) => p.at >= from * PERIOD && p.at < (from + periods) * PERIOD);
+    assert.equal(
+      sim.events.filter((e) => e.event.type === "member" && e.event.state !== "alive").length,
+      0,
+      "nobody suspected: every ping is a round-robin probe",
+    );
+    for (let k = from; k < from + periods; k++) {
+      const inPeriod = watched.filter((p) => Math.floor(p.at / PERIOD) === k);
+      assert.equal(inPeriod.length, n, `period ${k}: one probe per agent`);
+      assert.deepEqual(
+        [...new Set(inPeriod.map((p) => p.to))].sort((a, b) => a - b),
+        Array.from({ length: n }, (_, i) => i + 1),
+        `period ${k}: every member probed once`,
+      );
+    }
+    for (let t = 1; t <= n; t++) {
+      const first = watched.filter((p) => p.from === t && p.at < (from + n - 1) * PERIOD).map((p) => p.to);
+      assert.deepEqual(
+        [...first].sort((a, b) => a - b),
+        Array.from({ length: n }, (_, i) => i + 1).filter((x) => x !== t),
+        `twin ${t} probes every other member once in n − 1 periods`,
+      );
+    }
+    sim.stopAll();
+  });
+
   test("membership — a death declared at an older incarnation is checked: confirmed at once if our probe fails, refused if it answers", async () => {
-    const net = new SimNetwork({ seed: 5 });
+    const net = new SimNetwork({ seed: 5, latency: FAST_LATENCY });
     const events: MemberEvent[] = [];
     const make = (twin: number, emit = (_e: MemberEvent) => {}) =>
       new Membership({
@@ -192,7 +246,7 @@ describe("p2p membership (SWIM)", () => {
   });
 
   test("membership — a first-hand suspicion runs its course when news of a newer suspicion arrives", async () => {
-    const net = new SimNetwork({ seed: 6 });
+    const net = new SimNetwork({ seed: 6, latency: FAST_LATENCY });
     const events: { at: number; e: MemberEvent }[] = [];
     const make = (twin: number) =>
       new Membership({
@@ -227,7 +281,7 @@ describe("p2p membership (SWIM)", () => {
   });
 
   test("membership — news that a member we hold dead is back, at a lower incarnation, is checked: our ping makes it come back above", async () => {
-    const net = new SimNetwork({ seed: 8 });
+    const net = new SimNetwork({ seed: 8, latency: FAST_LATENCY });
     const broadcasts: number[][] = [];
     const make = (twin: number) =>
       new Membership({

@@ -22,6 +22,9 @@ export const FAST: Partial<P2pOptions> = {
   gossipTimeoutMs: 400,
 };
 
+/** One-way latency scaled to the 200 ms periods of {@link FAST}: 2 ms + exp(mean 4 ms), as 10 + exp(20) is to 1 s. */
+export const FAST_LATENCY = (r: () => number): number => Math.min(200, 2 - 4 * Math.log(1 - r()));
+
 /** A deterministic ed25519 signer for twin `twin` (seed = twin repeated). */
 export function signerFor(twin: number): Signer {
   return signerFromKeyPair(Ed25519KeyPair.fromSeed(new Uint8Array(32).fill(twin & 0xff)));
@@ -51,10 +54,9 @@ export function simAgents(
   netOptions: SimNetworkOptions = {},
   options: Partial<P2pOptions> = FAST,
 ): SimAgents {
-  // Latency scaled to the 200 ms test period: 2 ms + exp(mean 4 ms), as 10 + exp(20) is to 1 s periods.
   const net = new SimNetwork({
     seed: 7,
-    latency: (r) => Math.min(200, 2 - 4 * Math.log(1 - r())),
+    latency: FAST_LATENCY,
     ...netOptions,
   });
   const agents = new Map<number, P2pAgent>();
