@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { droppedAnswerText } from "../../src/relay/error-envelope.js";
-import { RmbClient } from "../../src/sdk/index.js";
-import { startRelayProcess } from "../support/relay-process.js";
 import { teardown } from "../support/teardown.js";
-import { type SetTwin, TwinSet } from "../support/twin-set.js";
 import { errorReason } from "./call-stream.js";
+import { relayMetric, startCappedRelay } from "./capped-relay.js";
 import { Ledger } from "./ledger.js";
 
 /**
@@ -33,38 +31,13 @@ const SERVICE_WINDOW = 10;
 /** Bytes of padding per response, so that socket buffers fill with a moderate count. */
 const PADDING = 32 * 1024;
 
-/** One counter of the relay's `/metrics`. */
-async function metric(httpUrl: string, pattern: RegExp): Promise<number> {
-  const text = await fetch(`${httpUrl}metrics`).then((r) => r.text());
-  const m = pattern.exec(text);
-  if (m === null) throw new Error(`no ${pattern} in /metrics`);
-  return Number(m[1]);
-}
-
 test("slow caller — answers dropped from its full queue are reported to it, none vanishes", async (t) => {
   const undo = teardown(t);
-  const twins = new TwinSet();
-  undo(() => twins.remove());
-  const callerTwin = twins.add([DOMAIN]);
-  const serviceTwin = twins.add([DOMAIN]);
-  const holderTwin = twins.add([DOMAIN]);
-  const relay = await startRelayProcess({
-    domain: DOMAIN,
-    twinsFile: twins.file,
-    args: ["--queue-length", String(QUEUE_LENGTH)],
-  });
-  undo(() => relay.kill());
-  const connect = async (twin: SetTwin, extra: { maxConcurrentRequests?: number } = {}) => {
-    const client = await RmbClient.connect({
-      identity: twin.identity,
-      registry: twins.registry,
-      relays: [relay.wsUrl],
-      twinId: twin.id,
-      ...extra,
-    });
-    undo(() => client.close());
-    return client;
-  };
+  const {
+    twins: [callerTwin, serviceTwin, holderTwin],
+    relay,
+    connect,
+  } = await startCappedRelay(undo, DOMAIN, QUEUE_LENGTH);
   // One incoming request at a time: while its handler is held, the caller stops reading from the relay (it still
   // sends).
   const caller = await connect(callerTwin, { maxConcurrentRequests: 1 });
@@ -99,7 +72,7 @@ test("slow caller — answers dropped from its full queue are reported to it, no
   const settled: Promise<void>[] = [];
   let sent = 0;
   while (sent < MAX_CALLS) {
-    if (sent % 10 === 0 && (await metric(relay.httpUrl, droppedPattern)) >= MIN_DROPS) break;
+    if (sent % 10 === 0 && (await relayMetric(relay.httpUrl, droppedPattern)) >= MIN_DROPS) break;
     await served.until((c) => c.delivered >= sent - SERVICE_WINDOW, 60_000);
     const id = `c${sent++}`;
     calls.sent(id);
@@ -115,7 +88,7 @@ test("slow caller — answers dropped from its full queue are reported to it, no
     );
   }
   await served.until((c) => c.delivered === sent, 60_000);
-  assert.ok((await metric(relay.httpUrl, droppedPattern)) > 0, "the caller's queue never overflowed");
+  assert.ok((await relayMetric(relay.httpUrl, droppedPattern)) > 0, "the caller's queue never overflowed");
 
   // The caller reads again: what is left in its queue arrives, then a report for each dropped answer.
   release();
@@ -123,12 +96,12 @@ test("slow caller — answers dropped from its full queue are reported to it, no
   await Promise.all(settled);
 
   const c = calls.counts();
-  const droppedResponses = await metric(relay.httpUrl, droppedPattern);
-  const droppedRequests = await metric(
+  const droppedResponses = await relayMetric(relay.httpUrl, droppedPattern);
+  const droppedRequests = await relayMetric(
     relay.httpUrl,
     /relay_queue_dropped_total\{reason="queue_full",kind="request"\} (\d+)/,
   );
-  const reportsSent = await metric(relay.httpUrl, /relay_drop_reports_total\{outcome="sent"\} (\d+)/);
+  const reportsSent = await relayMetric(relay.httpUrl, /relay_drop_reports_total\{outcome="sent"\} (\d+)/);
   calls.note("responses dropped by the relay", droppedResponses);
   calls.note("drop reports sent", reportsSent);
   t.diagnostic(calls.summary());

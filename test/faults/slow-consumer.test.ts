@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RmbClient } from "../../src/sdk/index.js";
-import { startRelayProcess } from "../support/relay-process.js";
 import { teardown } from "../support/teardown.js";
-import { type SetTwin, TwinSet } from "../support/twin-set.js";
 import { serveBooked, startCallStream } from "./call-stream.js";
+import { relayMetrics, startCappedRelay } from "./capped-relay.js";
 import { Ledger } from "./ledger.js";
 
 /**
@@ -25,28 +23,11 @@ const PADDING = 16 * 1024;
 
 test("slow consumer — others are not slowed; the queue cap drops with error reports, not silently", async (t) => {
   const undo = teardown(t);
-  const twins = new TwinSet();
-  undo(() => twins.remove());
-  const a = twins.add([DOMAIN]);
-  const fast = twins.add([DOMAIN]);
-  const slow = twins.add([DOMAIN]);
-  const relay = await startRelayProcess({
-    domain: DOMAIN,
-    twinsFile: twins.file,
-    args: ["--queue-length", String(QUEUE_LENGTH)],
-  });
-  undo(() => relay.kill());
-  const connect = async (twin: SetTwin, extra: { maxConcurrentRequests?: number } = {}) => {
-    const client = await RmbClient.connect({
-      identity: twin.identity,
-      registry: twins.registry,
-      relays: [relay.wsUrl],
-      twinId: twin.id,
-      ...extra,
-    });
-    undo(() => client.close());
-    return client;
-  };
+  const {
+    twins: [a, fast, slow],
+    relay,
+    connect,
+  } = await startCappedRelay(undo, DOMAIN, QUEUE_LENGTH);
   // The caller takes in whatever arrives (it never pauses reading), so that its own queue on the relay, under the
   // same small cap, never overflows: only requests are dropped here (slow-caller.test.ts drops responses).
   const caller = await connect(a, { maxConcurrentRequests: 100_000 });
@@ -107,7 +88,7 @@ test("slow consumer — others are not slowed; the queue cap drops with error re
   toSlow.note("errored yet served", erroredYetServed);
   toSlow.note("reached the slow service while it was held", slowServedWhileFast);
   // The relay's own count of messages its queues dropped (any session's).
-  const metrics = await fetch(`${relay.httpUrl}metrics`).then((r) => r.text());
+  const metrics = await relayMetrics(relay.httpUrl);
   const relayDrops = Number(
     /relay_queue_dropped_total\{reason="queue_full",kind="request"\} (\d+)/.exec(metrics)?.[1],
   );
