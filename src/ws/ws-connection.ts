@@ -188,6 +188,18 @@ export class WsConnection {
     }
   }
 
+  /** Empties the outgoing queue (the caller holds on to what it took); no new token array when there were none. */
+  #clearOutgoing(): void {
+    this.#outData = [];
+    this.#outOpcode = [];
+    this.#outBytes = 0;
+    this.#callbacks = [];
+    if (this.#tokens.length > 0) {
+      this.#tokens = [];
+      this.#tokenBytes = 0;
+    }
+  }
+
   /** Writes every queued frame: one buffer (or one corked batch for big ones), one completion for all. */
   #write(): void {
     const count = this.#outData.length;
@@ -198,14 +210,7 @@ export class WsConnection {
     const callbacks = this.#callbacks;
     const tokens = this.#tokens;
     const tokenBytes = this.#tokenBytes;
-    this.#outData = [];
-    this.#outOpcode = [];
-    this.#outBytes = 0;
-    this.#callbacks = [];
-    if (tokens.length > 0) {
-      this.#tokens = [];
-      this.#tokenBytes = 0;
-    }
+    this.#clearOutgoing();
     const done =
       callbacks.length === 0 && tokens.length === 0
         ? undefined
@@ -290,12 +295,7 @@ export class WsConnection {
     const callbacks = this.#callbacks;
     const tokens = this.#tokens;
     const tokenBytes = this.#tokenBytes;
-    this.#outData = [];
-    this.#outOpcode = [];
-    this.#outBytes = 0;
-    this.#callbacks = [];
-    this.#tokens = [];
-    this.#tokenBytes = 0;
+    this.#clearOutgoing();
     if (callbacks.length > 0 || tokens.length > 0) {
       const err = new WsStateError(WsState.Closed);
       for (const cb of callbacks) cb(err);
