@@ -1,4 +1,5 @@
 import type { Backlog } from "./backlog.js";
+import { ExpiryBuckets } from "./expiry-buckets.js";
 
 interface Entry {
   backlog: Backlog;
@@ -15,11 +16,11 @@ interface Entry {
  */
 export class BacklogCache {
   readonly #entries = new Map<string, Entry>();
-  readonly #buckets = new Map<number, string[]>();
+  readonly #buckets = new ExpiryBuckets();
   readonly #maxEntries: number;
-  /** Uids in `#buckets`, counting those that already left (they go at their second or at a rebuild). */
-  #bucketed = 0;
-  #sweptUpTo = 0;
+  readonly #forget = (uid: string, second: number): void => {
+    if (this.#entries.get(uid)?.expiresAt === second) this.#entries.delete(uid);
+  };
 
   constructor(maxEntries: number) {
     this.#maxEntries = maxEntries;
@@ -31,32 +32,22 @@ export class BacklogCache {
 
   /** Remembers a request sent to `destinations` twins, until `expiresAt` (unix seconds). */
   set(backlog: Backlog, expiresAt: number, destinations: number, now: number): void {
-    this.#sweep(now);
+    this.#buckets.sweep(now, this.#forget);
     if (!this.#entries.has(backlog.uid) && this.#entries.size >= this.#maxEntries) {
       const oldest = this.#entries.keys().next().value as string;
       this.#entries.delete(oldest);
     }
     this.#entries.set(backlog.uid, { backlog, expiresAt, waiting: destinations });
-    const bucket = this.#buckets.get(expiresAt);
-    if (bucket === undefined) this.#buckets.set(expiresAt, [backlog.uid]);
-    else bucket.push(backlog.uid);
+    this.#buckets.add(backlog.uid, expiresAt);
     // Answered entries leave the map at once but stay listed in their bucket: keep the lists bounded too.
-    if (++this.#bucketed > 2 * this.#maxEntries) this.#rebuild();
-  }
-
-  #rebuild(): void {
-    this.#buckets.clear();
-    for (const [uid, e] of this.#entries) {
-      const bucket = this.#buckets.get(e.expiresAt);
-      if (bucket === undefined) this.#buckets.set(e.expiresAt, [uid]);
-      else bucket.push(uid);
+    if (this.#buckets.listed > 2 * this.#maxEntries) {
+      this.#buckets.rebuild(Array.from(this.#entries, ([uid, e]) => [uid, e.expiresAt] as const));
     }
-    this.#bucketed = this.#entries.size;
   }
 
   /** The backlog of `uid` while it lives, else `undefined`. */
   get(uid: string, now: number): Backlog | undefined {
-    this.#sweep(now);
+    this.#buckets.sweep(now, this.#forget);
     const e = this.#entries.get(uid);
     if (e === undefined) return undefined;
     if (e.expiresAt <= now) {
@@ -72,16 +63,5 @@ export class BacklogCache {
     if (e === undefined) return;
     e.waiting -= 1;
     if (e.waiting <= 0) this.#entries.delete(uid);
-  }
-
-  #sweep(now: number): void {
-    if (now <= this.#sweptUpTo) return;
-    this.#sweptUpTo = now;
-    for (const [second, uids] of this.#buckets) {
-      if (second > now) continue;
-      for (const uid of uids) if (this.#entries.get(uid)?.expiresAt === second) this.#entries.delete(uid);
-      this.#bucketed -= uids.length;
-      this.#buckets.delete(second);
-    }
   }
 }

@@ -1,3 +1,5 @@
+import { ExpiryBuckets } from "./expiry-buckets.js";
+
 /**
  * Remembers which envelopes were already handed to the application, each until its lifetime ends, so that a
  * redelivery (a relay's at-least-once queues can repeat a message after a crash or reconnect) is dropped.
@@ -8,11 +10,11 @@
  */
 export class SeenMessages {
   readonly #expiry = new Map<string, number>();
-  readonly #buckets = new Map<number, string[]>();
+  readonly #buckets = new ExpiryBuckets();
   readonly #maxEntries: number;
-  /** Keys in `#buckets`, counting those already forgotten (they leave at their second or at a rebuild). */
-  #bucketed = 0;
-  #sweptUpTo = 0;
+  readonly #forget = (key: string, second: number): void => {
+    if (this.#expiry.get(key) === second) this.#expiry.delete(key);
+  };
   /** Duplicates dropped so far. */
   duplicates = 0;
 
@@ -26,7 +28,7 @@ export class SeenMessages {
 
   /** Keys held in the expiry buckets (at most `2 × maxEntries`). */
   get retained(): number {
-    return this.#bucketed;
+    return this.#buckets.listed;
   }
 
   /**
@@ -34,7 +36,7 @@ export class SeenMessages {
    * seconds; the key is remembered until `expiresAt`.
    */
   firstTime(key: string, expiresAt: number, now: number): boolean {
-    this.#sweep(now);
+    this.#buckets.sweep(now, this.#forget);
     const known = this.#expiry.get(key);
     if (known !== undefined && known > now) {
       this.duplicates++;
@@ -46,39 +48,14 @@ export class SeenMessages {
       this.#expiry.delete(oldest);
     }
     this.#expiry.set(key, expiresAt);
-    const bucket = this.#buckets.get(expiresAt);
-    if (bucket === undefined) this.#buckets.set(expiresAt, [key]);
-    else bucket.push(key);
-    if (++this.#bucketed > 2 * this.#maxEntries) this.#rebuild();
+    this.#buckets.add(key, expiresAt);
+    // Forgotten keys stay listed: rebuilt from the keys still remembered (amortised: once per `maxEntries` adds).
+    if (this.#buckets.listed > 2 * this.#maxEntries) this.#buckets.rebuild(this.#expiry);
     return true;
-  }
-
-  /** Drops forgotten keys from the buckets (amortised: runs once per `maxEntries` evictions at most). */
-  #rebuild(): void {
-    this.#buckets.clear();
-    for (const [key, second] of this.#expiry) {
-      const bucket = this.#buckets.get(second);
-      if (bucket === undefined) this.#buckets.set(second, [key]);
-      else bucket.push(key);
-    }
-    this.#bucketed = this.#expiry.size;
   }
 
   /** When `key` is forgotten (unix seconds), or `undefined` if it is not remembered. */
   expiresAt(key: string): number | undefined {
     return this.#expiry.get(key);
-  }
-
-  #sweep(now: number): void {
-    if (now <= this.#sweptUpTo) return;
-    this.#sweptUpTo = now;
-    for (const [second, keys] of this.#buckets) {
-      if (second > now) continue;
-      for (const key of keys) {
-        if (this.#expiry.get(key) === second) this.#expiry.delete(key);
-      }
-      this.#bucketed -= keys.length;
-      this.#buckets.delete(second);
-    }
   }
 }
