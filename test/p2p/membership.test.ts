@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type P2pAgent, resolveOptions, SimNetwork } from "../../src/p2p/index.js";
-import { type MemberEvent, Membership } from "../../src/p2p/membership.js";
-import { FAST, FAST_LATENCY, simAgents, startMesh } from "./sim-agents.js";
+import { type P2pAgent, SimNetwork } from "../../src/p2p/index.js";
+import type { MemberEvent } from "../../src/p2p/membership.js";
+import { FAST, FAST_LATENCY, fastMembership, simAgents, startMesh } from "./sim-agents.js";
 
 const PERIOD = FAST.periodMs!;
 const liveIds = (a: P2pAgent): number[] => a.members().map((m) => m.twin);
@@ -212,16 +212,7 @@ describe("p2p membership (SWIM)", () => {
   test("membership — a death declared at an older incarnation is checked: confirmed at once if our probe fails, refused if it answers", async () => {
     const net = new SimNetwork({ seed: 5, latency: FAST_LATENCY });
     const events: MemberEvent[] = [];
-    const make = (twin: number, emit = (_e: MemberEvent) => {}) =>
-      new Membership({
-        transport: net.transport(twin),
-        clock: net.clock,
-        random: net.random,
-        options: resolveOptions(FAST),
-        bootstrap: [],
-        broadcast: () => {},
-        emit,
-      });
+    const make = (twin: number, emit = (_e: MemberEvent) => {}) => fastMembership(net, twin, { emit });
     const a = make(1, (e) => events.push(e));
     const x = make(3);
     const y = make(4);
@@ -249,13 +240,8 @@ describe("p2p membership (SWIM)", () => {
     const net = new SimNetwork({ seed: 6, latency: FAST_LATENCY });
     const events: { at: number; e: MemberEvent }[] = [];
     const make = (twin: number) =>
-      new Membership({
-        transport: net.transport(twin),
-        clock: net.clock,
-        random: net.random,
-        options: resolveOptions(FAST),
+      fastMembership(net, twin, {
         bootstrap: twin === 1 ? [] : [1],
-        broadcast: () => {},
         emit: (e) => events.push({ at: net.now, e }),
       });
     const watcher = make(1);
@@ -284,15 +270,7 @@ describe("p2p membership (SWIM)", () => {
     const net = new SimNetwork({ seed: 8, latency: FAST_LATENCY });
     const broadcasts: number[][] = [];
     const make = (twin: number) =>
-      new Membership({
-        transport: net.transport(twin),
-        clock: net.clock,
-        random: net.random,
-        options: resolveOptions(FAST),
-        bootstrap: [],
-        broadcast: (u) => broadcasts.push([twin, ...u]),
-        emit: () => {},
-      });
+      fastMembership(net, twin, { broadcast: (u) => broadcasts.push([twin, ...u]) });
     const a = make(1);
     const x = make(3); // a fresh process: incarnation 0
     for (const m of [a, x]) await m.start();

@@ -5,11 +5,13 @@ import {
   P2pAgent,
   type P2pEvent,
   type P2pOptions,
+  resolveOptions,
   type ServiceTags,
   SimNetwork,
   type SimNetworkOptions,
   seededRandom,
 } from "../../src/p2p/index.js";
+import { Membership, type MembershipDeps } from "../../src/p2p/membership.js";
 
 /** Fast timers for tests: 200 ms periods. */
 export const FAST: Partial<P2pOptions> = {
@@ -24,6 +26,23 @@ export const FAST: Partial<P2pOptions> = {
 
 /** One-way latency scaled to the 200 ms periods of {@link FAST}: 2 ms + exp(mean 4 ms), as 10 + exp(20) is to 1 s. */
 export const FAST_LATENCY = (r: () => number): number => Math.min(200, 2 - 4 * Math.log(1 - r()));
+
+/** A bare membership (no agent around it) of `twin` on `net`, with the {@link FAST} timers. */
+export function fastMembership(
+  net: SimNetwork,
+  twin: number,
+  parts: Partial<Pick<MembershipDeps, "bootstrap" | "broadcast" | "emit">> = {},
+): Membership {
+  return new Membership({
+    transport: net.transport(twin),
+    clock: net.clock,
+    random: net.random,
+    options: resolveOptions(FAST),
+    bootstrap: parts.bootstrap ?? [],
+    broadcast: parts.broadcast ?? (() => {}),
+    emit: parts.emit ?? (() => {}),
+  });
+}
 
 /** A deterministic ed25519 signer for twin `twin` (seed = twin repeated). */
 export function signerFor(twin: number): Signer {
