@@ -155,28 +155,24 @@ export class Membership {
   readonly #staleDeaths = new Set<number>();
   readonly #dead = new Set<number>();
   readonly #queue: PiggybackQueue;
-  /** Live members, kept incrementally (swap-remove): `#liveIndex` maps a twin to its slot. */
-  readonly #live: number[] = [];
-  readonly #liveIndex = new Map<number, number>();
   #version = 0;
   #inc = 0;
   #running = false;
   #timer: TimerHandle | undefined;
   #unserve: (() => void)[] = [];
   /**
-   * The probe ring: live members and this agent, ordered by {@link ringKey}. At protocol period k (of the clock:
-   * `⌊now / periodMs⌋`) the agent at position i probes the member at position `i + 1 + k mod (n − 1)`: a rotation,
-   * so when the agents' lists agree every member is probed by exactly one agent each period, and over n − 1
-   * periods each agent probes every other member once (SWIM's round robin).
+   * The live members, ordered by {@link ringKey}: with this agent in its place, the probe ring. At protocol period
+   * k (of the clock: `⌊now / periodMs⌋`) the agent at position i of the ring probes the member at position
+   * `i + 1 + k mod (n − 1)`: a rotation, so when the agents' lists agree every member is probed by exactly one
+   * agent each period, and over n − 1 periods each agent probes every other member once (SWIM's round robin).
    */
-  readonly #ring: number[] = [];
+  readonly #live: number[] = [];
   #period = 0;
 
   constructor(deps: MembershipDeps) {
     this.#d = deps;
     this.#o = deps.options;
     this.#queue = new PiggybackQueue(this.#o.maxUpdateBuffer, this.#o.maxUpdateAgePeriods * this.#o.periodMs);
-    ringInsert(this.#ring, this.self);
   }
 
   get self(): number {
@@ -430,13 +426,14 @@ export class Membership {
   }
 
   #nextTarget(): number | undefined {
-    const ring = this.#ring;
-    const n = ring.length;
-    if (n < 2) return undefined;
-    const i = ringSearch(ring, this.self);
-    if (i < 0) return undefined;
+    const others = this.#live;
+    if (others.length === 0) return undefined;
+    // The ring is `others` with this agent inserted at `i`: n positions, ours is i.
+    const n = others.length + 1;
+    const i = ringLowerBound(others, this.self);
     const period = Math.floor(this.#d.clock.now() / this.#o.periodMs);
-    return ring[(i + 1 + (period % (n - 1))) % n];
+    const t = (i + 1 + (period % (n - 1))) % n;
+    return others[t < i ? t : t - 1];
   }
 
   async #probe(target: number): Promise<void> {
@@ -743,24 +740,17 @@ export class Membership {
   }
 
   #liveAdd(twin: number): void {
-    if (this.#liveIndex.has(twin)) return;
-    this.#liveIndex.set(twin, this.#live.length);
-    this.#live.push(twin);
+    const i = ringLowerBound(this.#live, twin);
+    if (this.#live[i] === twin) return;
+    this.#live.splice(i, 0, twin);
     this.#version++;
-    ringInsert(this.#ring, twin);
   }
 
   #liveRemove(twin: number): void {
-    const i = this.#liveIndex.get(twin);
-    if (i === undefined) return;
-    const last = this.#live.pop()!;
-    if (last !== twin) {
-      this.#live[i] = last;
-      this.#liveIndex.set(last, i);
-    }
-    this.#liveIndex.delete(twin);
+    const i = ringLowerBound(this.#live, twin);
+    if (this.#live[i] !== twin) return;
+    this.#live.splice(i, 1);
     this.#version++;
-    ringRemove(this.#ring, twin);
   }
 
   /** Forgets members dead for longer than `deadRetentionMs`. */
@@ -794,13 +784,7 @@ function info(m: Member): MemberInfo {
 
 /** Position of `twin` on the probe ring: a hash, so that neighbours on the ring are unrelated twins. */
 function ringKey(twin: number): number {
-  return mix32(twin) >>> 0;
-}
-
-/** Index of `twin` in `ring` (sorted by ring key, then twin), or −1. */
-function ringSearch(ring: readonly number[], twin: number): number {
-  const i = ringLowerBound(ring, twin);
-  return ring[i] === twin ? i : -1;
+  return mix32(twin);
 }
 
 /** First index whose element does not come before `twin`. */
@@ -816,14 +800,4 @@ function ringLowerBound(ring: readonly number[], twin: number): number {
     else hi = mid;
   }
   return lo;
-}
-
-function ringInsert(ring: number[], twin: number): void {
-  const i = ringLowerBound(ring, twin);
-  if (ring[i] !== twin) ring.splice(i, 0, twin);
-}
-
-function ringRemove(ring: number[], twin: number): void {
-  const i = ringSearch(ring, twin);
-  if (i >= 0) ring.splice(i, 1);
 }
