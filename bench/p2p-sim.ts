@@ -7,7 +7,8 @@
  *   P2P_N=1000 P2P_LOSS=0.05 P2P_SEED=1 P2P_SCALES=100,300 node dist/bench/p2p-sim.js
  *
  * P2P_SKIP=flood,scale,reputation leaves parts out; P2P_SAME_LOAD=1 also runs the sizes of P2P_SCALES with a tag
- * vocabulary that grows with N (as many holders per tag value at every size); P2P_REP_SECONDS (default 300) sets the reputation phase.
+ * vocabulary that grows with N (as many holders per tag value at every size); P2P_WINDOW_START_MS (default 300000) is
+ * when the steady window starts; P2P_REP_SECONDS (default 300) sets the reputation phase.
  * A full run takes 4–6 minutes on 2 cores.
  */
 import { P2P_DEFAULTS, type P2pOptions } from "../src/p2p/index.js";
@@ -32,6 +33,13 @@ const SEARCH_EVERY_MS = 10_000;
  * so that every periodic cost (records are re-signed and announced every 4–5 minutes) is in the rates.
  */
 const STEADY_MS = P2P_DEFAULTS.recordRefreshMs;
+/**
+ * The steady window starts at this virtual time at every N (after the warm-up, which stops at 240 s): records
+ * signed at the start are re-signed 225–300 s later, and again 225–300 s after that, so a window from 300 s holds
+ * exactly one re-signing of every agent whatever N. (Started right after each warm-up, the window held one at
+ * N = 100–1000 and about 1.5 at N = 3000.)
+ */
+const WINDOW_START_MS = Number(process.env.P2P_WINDOW_START_MS ?? 300_000);
 /** Searches are summarised over the first and the last this many ms of the steady window. */
 const SEARCH_WINDOW_MS = 30_000;
 const KILLS = Math.max(2, Math.round(N / 50));
@@ -167,6 +175,7 @@ async function mainWorld(
   const world = new World({ n, seed: SEED, loss: LOSS, options, vocabularyScale });
   const warmupMs = await warmUp(world);
   log(`n=${n} warm: ${(warmupMs / 1000).toFixed(0)} s virtual`);
+  await world.net.run(Math.max(0, WINDOW_START_MS - world.net.now));
   const killed = new Set<number>();
   const deadSeen = new Map<number, Map<number, number>>();
   let falseSuspicions = 0;
