@@ -9,7 +9,7 @@ describe("p2p agent", () => {
   test("agent — every limit is an option with a default; bad values are refused naming the option", () => {
     const o = resolveOptions();
     assert.deepEqual(o, { ...P2P_DEFAULTS });
-    assert.equal(o.gossipFanout, 4);
+    assert.equal(o.gossipFanout, 6);
     assert.equal(o.searchMaxHops, 4);
     assert.equal(o.cacheSize, 4096);
     const bad: [Record<string, unknown>, RegExp][] = [
