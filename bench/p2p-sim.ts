@@ -6,10 +6,12 @@
  *   npx tsc -p tsconfig.json && node dist/bench/p2p-sim.js
  *   P2P_N=1000 P2P_LOSS=0.05 P2P_SEED=1 P2P_SCALES=100,300 node dist/bench/p2p-sim.js
  *
- * P2P_SKIP=flood,scale,reputation leaves parts out; P2P_SAME_LOAD=1 also runs the sizes of P2P_SCALES with a tag
- * vocabulary that grows with N (as many holders per tag value at every size); P2P_WINDOW_START_MS (default 300000) is
- * when the steady window starts; P2P_REP_SECONDS (default 300) sets the reputation phase.
- * A full run takes 4–6 minutes on 2 cores.
+ * Every size (P2P_N and P2P_SCALES) runs twice: with searches asking for up to maxResults, and for one result (the
+ * same demand per agent at every N). P2P_SKIP=flood,scale,one,reputation leaves parts out; P2P_SAME_LOAD=1 also runs
+ * the sizes with a tag vocabulary that grows with N (as many holders per tag value at every size);
+ * P2P_WINDOW_START_MS (default 300000) is when the steady window starts; P2P_REP_SECONDS (default 300) sets the
+ * reputation phase. A run with the default sizes takes about 5 minutes on 2 cores; with P2P_SCALES=100,300,3000
+ * about 20 and 6 GB of heap (node --max-old-space-size=16000).
  */
 import { P2P_DEFAULTS, type P2pOptions } from "../src/p2p/index.js";
 import { machineLine } from "./harness.js";
@@ -157,7 +159,8 @@ interface MainResult {
   falseDeathDeclarations: number;
   falseDeathObservers: number;
   refutations: number;
-  traffic: ReturnType<typeof trafficRate>;
+  /** Traffic in the steady window, and the misbehaviour reports agents filed in it (all honest: lost messages). */
+  traffic: ReturnType<typeof trafficRate> & { reportsFiled: number };
   searchesEarly: SearchSummary;
   searchesLate: SearchSummary;
   deathPeriods: number[];
@@ -166,12 +169,17 @@ interface MainResult {
   searchDuringChurn: SearchSummary;
 }
 
-async function mainWorld(
-  n: number,
-  options: Partial<P2pOptions>,
-  withFailures: boolean,
-  vocabularyScale = 1,
-): Promise<MainResult> {
+interface WorldRun {
+  /** Crash and restart agents after the steady window. @default false */
+  failures?: boolean;
+  /** See {@link World}. @default 1 */
+  vocabularyScale?: number;
+  /** Results each search asks for (`limit`). @default the agents' maxResults */
+  searchLimit?: number;
+}
+
+async function mainWorld(n: number, options: Partial<P2pOptions>, run: WorldRun = {}): Promise<MainResult> {
+  const { failures: withFailures = false, vocabularyScale = 1, searchLimit } = run;
   const world = new World({ n, seed: SEED, loss: LOSS, options, vocabularyScale });
   const warmupMs = await warmUp(world);
   log(`n=${n} warm: ${(warmupMs / 1000).toFixed(0)} s virtual`);
@@ -200,17 +208,24 @@ async function mainWorld(
   });
   const sumStat = (k: "probes" | "refutations"): number =>
     [...world.agents.values()].reduce((a, x) => a + x.stats().membership[k], 0);
+  const reportsFiled = (): number =>
+    [...world.agents.values()].reduce((a, x) => a + x.stats().reports.filed, 0);
 
   // Steady window: search load, no crashes.
   const samples: SearchSample[] = [];
-  const stopLoad = startSearchLoad(world, { everyMs: SEARCH_EVERY_MS }, (s) => samples.push(s));
+  const stopLoad = startSearchLoad(
+    world,
+    { everyMs: SEARCH_EVERY_MS, ...(searchLimit === undefined ? {} : { limit: searchLimit }) },
+    (s) => samples.push(s),
+  );
+  const reports0 = reportsFiled();
   const probes0 = sumStat("probes");
   const ref0 = sumStat("refutations");
   const t0 = trafficSnapshot(world);
   const sent0 = new Map(world.net.sentBy);
   const windowStart = world.net.now;
   await world.net.run(STEADY_MS);
-  const traffic = trafficRate(world, t0, sent0, STEADY_MS, n);
+  const traffic = { ...trafficRate(world, t0, sent0, STEADY_MS, n), reportsFiled: reportsFiled() - reports0 };
   const probes = sumStat("probes") - probes0;
   const refutations = sumStat("refutations") - ref0;
   const windowEnd = windowStart + STEADY_MS;
@@ -524,16 +539,23 @@ console.log(
   `Protocol period ${PERIOD} ms; one-way latency 10 ms + exp(mean 20 ms); every agent searches a random existing tag every ${SEARCH_EVERY_MS / 1000} s on average.`,
 );
 
-const main = await mainWorld(N, {}, true);
-type Scaled = ReturnType<typeof trafficRate> & { resultsPerSearch: number };
-const scale = new Map<number, Scaled>();
-scale.set(N, { ...main.traffic, resultsPerSearch: main.resultsPerSearch });
+const main = await mainWorld(N, {}, { failures: true });
+type Scaled = MainResult["traffic"] & { resultsPerSearch: number };
+const scaled = (r: MainResult): Scaled => ({ ...r.traffic, resultsPerSearch: r.resultsPerSearch });
+const allSizes = [...new Set([N, ...SCALES])].sort((a, b) => a - b);
+/** The default workload: every search asks for up to maxResults, so answers carry more records where more agents hold the tag. */
+const scale = new Map<number, Scaled>([[N, scaled(main)]]);
 if (!SKIP.has("scale")) {
-  for (const n of SCALES) {
-    if (n === N) continue;
-    const r = await mainWorld(n, {}, false);
-    scale.set(n, { ...r.traffic, resultsPerSearch: r.resultsPerSearch });
-  }
+  for (const n of allSizes) if (n !== N) scale.set(n, scaled(await mainWorld(n, {})));
+}
+/**
+ * The same demand per agent at every N: every search asks for one result (`limit` 1; every tag asked for has a
+ * holder), so an answer carries one record whatever the number of agents holding the tag, and what is left to
+ * vary with N is the protocol: how often an agent's own cache answers, where the query goes, membership, gossip.
+ */
+const oneResult = new Map<number, Scaled>();
+if (!SKIP.has("scale") && !SKIP.has("one")) {
+  for (const n of allSizes) oneResult.set(n, scaled(await mainWorld(n, {}, { searchLimit: 1 })));
 }
 /**
  * The same load per agent at every N: the tag vocabulary grows with N (the base vocabulary at the smallest N), so a
@@ -549,12 +571,11 @@ if (!SKIP.has("scale") && process.env.P2P_SAME_LOAD === "1") {
       sameLoad.set(n, scale.get(n)!);
       continue;
     }
-    const r = await mainWorld(n, {}, false, n / smallest);
-    sameLoad.set(n, { ...r.traffic, resultsPerSearch: r.resultsPerSearch });
+    sameLoad.set(n, scaled(await mainWorld(n, {}, { vocabularyScale: n / smallest })));
   }
 }
 let flood: MainResult | undefined;
-if (!SKIP.has("flood")) flood = await mainWorld(N, { homeReplicas: 0 }, false);
+if (!SKIP.has("flood")) flood = await mainWorld(N, { homeReplicas: 0 });
 let rep: RepResult | undefined;
 if (!SKIP.has("reputation")) rep = await reputationWorld(N);
 
@@ -567,10 +588,22 @@ const spreadOf = (xs: number[]): number => Math.max(...xs) / Math.min(...xs);
 const msgs = sizes.map((n) => scale.get(n)!.msgs);
 const protocolBytes = sizes.map((n) => scale.get(n)!.protocolBytes);
 const allBytes = sizes.map((n) => scale.get(n)!.bytes);
-const flatRow = (what: string, xs: number[], digits: (x: number) => string, ns = sizes): void => {
+/**
+ * A row of per-agent rates over the sizes. `judged`: the target applies (the same demand per agent at every N);
+ * otherwise the row is shown for information, with why the demand itself changes with N.
+ */
+const flatRow = (
+  what: string,
+  xs: number[],
+  digits: (x: number) => string,
+  ns = sizes,
+  notJudged?: string,
+): void => {
   const sp = spreadOf(xs);
+  const target = notJudged === undefined ? `independent of N (max/min ≤ ${FLAT})` : `no target: ${notJudged}`;
+  const met = notJudged === undefined ? (sp <= FLAT ? "yes" : "NOT met") : "–";
   console.log(
-    `| ${what} at N = ${ns.join(" / ")} | ${xs.map(digits).join(" / ")} (max/min ${f2(sp)}) | independent of N (max/min ≤ ${FLAT}) | ${sp <= FLAT ? "yes" : "NOT met"} |`,
+    `| ${what} at N = ${ns.join(" / ")} | ${xs.map(digits).join(" / ")} (max/min ${f2(sp)}) | ${target} | ${met} |`,
   );
 };
 const f0 = (x: number): string => String(Math.round(x));
@@ -593,24 +626,38 @@ flatRow(
   protocolBytes,
   f0,
 );
+const oneSizes = [...oneResult.keys()].sort((a, b) => a - b);
+if (oneSizes.length > 1) {
+  flatRow(
+    "bytes per agent per second (all traffic, search answers included), each search asking for one result",
+    oneSizes.map((n) => oneResult.get(n)!.bytes),
+    f0,
+    oneSizes,
+  );
+}
 flatRow(
-  "bytes per agent per second (all traffic, search answers included), fixed tag vocabulary (a tag's holders grow with N)",
+  `bytes per agent per second (all traffic, search answers included), each search asking for up to ${P2P_DEFAULTS.maxResults} results`,
   allBytes,
   f0,
+  sizes,
+  `a tag has more holders at larger N, so answers carry more records (up to ${P2P_DEFAULTS.maxResults}): more is asked for and found`,
 );
 const sameSizes = [...sameLoad.keys()].sort((a, b) => a - b);
 if (sameSizes.length > 1) {
+  const why = "the tag vocabulary grows with N, so an agent's cache covers less of what is asked";
   flatRow(
-    "messages per agent per second (all traffic), same load per agent (tag vocabulary grows with N)",
+    "messages per agent per second (all traffic), tag vocabulary growing with N",
     sameSizes.map((n) => sameLoad.get(n)!.msgs),
     f2,
     sameSizes,
+    why,
   );
   flatRow(
-    "bytes per agent per second (all traffic, search answers included), same load per agent (tag vocabulary grows with N)",
+    "bytes per agent per second (all traffic), tag vocabulary growing with N",
     sameSizes.map((n) => sameLoad.get(n)!.bytes),
     f0,
     sameSizes,
+    why,
   );
 }
 
@@ -654,20 +701,22 @@ console.log(`\nHops (after warm-up): ${hopHistogram(main.searchesLate.hops)}`);
 
 console.log("\n### Traffic per agent (steady window, search load on)\n");
 console.log(
-  "| N | tag vocabulary | messages/s | bytes/s | of which search | p99 agent messages/s | ping | ping-req | gossip | search | announce | sync | bytes per search request | results per answered search |",
+  "| N | searches ask for | tag vocabulary | messages/s | bytes/s | of which search | p99 agent messages/s | ping | ping-req | gossip | search | announce | sync | bytes per search request | results per answered search | reports filed in the window |",
 );
-console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-const trafficRow = (n: number, vocabulary: string, t: Scaled): void => {
+console.log("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+const trafficRow = (n: number, limit: string, vocabulary: string, t: Scaled): void => {
   const c = (k: string): string => f2(t.byCommand.get(`p2p.${k}`) ?? 0);
   const perRequest = t.searchBytes / Math.max(1e-9, t.byCommand.get(SEARCH_COMMAND) ?? 0);
   console.log(
-    `| ${n} | ${vocabulary} | ${f2(t.msgs)} | ${f0(t.bytes)} | ${f0(t.searchBytes)} | ${f2(t.p99Agent)} | ${c("ping")} | ${c("ping-req")} | ${c("gossip")} | ${c("search")} | ${c("announce")} | ${c("sync")} | ${f0(perRequest)} | ${f1(t.resultsPerSearch)} |`,
+    `| ${n} | ${limit} | ${vocabulary} | ${f2(t.msgs)} | ${f0(t.bytes)} | ${f0(t.searchBytes)} | ${f2(t.p99Agent)} | ${c("ping")} | ${c("ping-req")} | ${c("gossip")} | ${c("search")} | ${c("announce")} | ${c("sync")} | ${f0(perRequest)} | ${f1(t.resultsPerSearch)} | ${t.reportsFiled} |`,
   );
 };
-for (const n of sizes) trafficRow(n, "fixed", scale.get(n)!);
+const upTo = `up to ${P2P_DEFAULTS.maxResults}`;
+for (const n of sizes) trafficRow(n, upTo, "fixed", scale.get(n)!);
+for (const n of oneSizes) trafficRow(n, "1", "fixed", oneResult.get(n)!);
 const smallestSame = sameSizes[0];
 for (const n of sameSizes)
-  if (n !== smallestSame) trafficRow(n, `× ${f1(n / smallestSame!)}`, sameLoad.get(n)!);
+  if (n !== smallestSame) trafficRow(n, upTo, `× ${f1(n / smallestSame!)}`, sameLoad.get(n)!);
 console.log(
   `\n(messages = requests + answers; bytes = JSON bodies of both; the command columns count requests per agent per second; a search request's bytes are the query and its answer, which carries at most maxResults = ${P2P_DEFAULTS.maxResults} records.)`,
 );

@@ -20,6 +20,8 @@ export interface SearchLoadOptions {
   /** Twins that search. @default all running */
   askers?: () => number[];
   minReputation?: number;
+  /** Results asked for per search (`limit`). @default the agents' maxResults */
+  limit?: number;
 }
 
 /**
@@ -64,7 +66,10 @@ export function startSearchLoad(
         response: undefined,
       };
       agent
-        .search(tag, options.minReputation === undefined ? {} : { minReputation: options.minReputation })
+        .search(tag, {
+          ...(options.minReputation === undefined ? {} : { minReputation: options.minReputation }),
+          ...(options.limit === undefined ? {} : { limit: options.limit }),
+        })
         .then(
           (response) => {
             sample.response = response;
