@@ -486,6 +486,43 @@ describe("p2p search", () => {
     sim.stopAll();
   });
 
+  test("search — an honest agent whose answers are lost 4 times in a row (a search, then 3 requests of its check) passes the check on its 4th request: no report", async () => {
+    const sim = simAgents({ loss: 0 }, { ...FAST, homeReplicas: 0, tenureFullMs: 1000 });
+    let lost = 0;
+    // The honest agent's first 4 search answers are lost (it never answers them), later ones arrive.
+    const lossy = (t: AgentTransport): AgentTransport => ({
+      self: t.self,
+      request: (...args) => t.request(...args),
+      serve: (command, handler) =>
+        command === "p2p.search"
+          ? t.serve(command, (from, body) => {
+              if (lost >= 4) return handler(from, body);
+              lost++;
+              return new Promise<never>(() => {});
+            })
+          : t.serve(command, handler),
+    });
+    const asker = sim.make(1, { bootstrap: [3], options: { maxNeighbours: 1 } });
+    sim.make(3, { bootstrap: [1], tags: { category: "barber" }, wrap: lossy });
+    for (let t = 4; t <= 8; t++) sim.make(t, { bootstrap: [3] });
+    for (const a of sim.agents.values()) void a.start();
+    assert.ok(
+      await sim.net.runUntil(() => [...sim.agents.values()].every((a) => a.members().length === 6), 20_000),
+    );
+    await sim.net.run(10 * PERIOD);
+    assert.deepEqual(asker.neighbours(), [3]);
+    assert.equal(asker.options.checkAttempts, 4, "the default");
+
+    const res = await settle(sim, asker.search("dentist", { maxHops: 1 }));
+    assert.deepEqual(res.results, []);
+    await sim.net.run(10 * PERIOD);
+    assert.equal(lost, 4);
+    assert.equal(asker.stats().search.checks, 4, "3 requests lost, the 4th answered");
+    assert.equal(asker.stats().reports.filed, 0, "an answered check clears it");
+    for (const a of sim.agents.values()) assert.equal(a.reputationOf(3).reporters, 0);
+    sim.stopAll();
+  });
+
   test("search — hop limits: maxHops 0 only looks here; bad arguments are refused", async () => {
     const sim = simAgents({ loss: 0 });
     const agents = await startMesh(sim, 4, tagsOf);
