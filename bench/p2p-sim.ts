@@ -10,7 +10,7 @@
  * same demand per agent at every N). P2P_SKIP=flood,scale,one,reputation leaves parts out; P2P_SAME_LOAD=1 also runs
  * the sizes with a tag vocabulary that grows with N (as many holders per tag value at every size);
  * P2P_WINDOW_START_MS (default 300000) is when the steady window starts; P2P_REP_SECONDS (default 300) sets the
- * reputation phase. A run with the default sizes takes about 5 minutes on 2 cores; with P2P_SCALES=100,300,3000
+ * reputation phase. A run with the default sizes takes about 8 minutes on 2 cores; with P2P_SCALES=100,300,3000
  * about 20 and 6 GB of heap (node --max-old-space-size=16000).
  */
 import { P2P_DEFAULTS, type P2pOptions } from "../src/p2p/index.js";
