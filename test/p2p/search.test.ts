@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type AgentTransport, resolveOptions, type ServiceTags, signRecord } from "../../src/p2p/index.js";
+import {
+  type AgentTransport,
+  type P2pAgent,
+  resolveOptions,
+  type ServiceTags,
+  signRecord,
+} from "../../src/p2p/index.js";
 import { RecordCache } from "../../src/p2p/record-cache.js";
 import { normalizeQuery } from "../../src/p2p/records.js";
 import { FAST, signerFor, simAgents, startMesh } from "./sim-agents.js";
@@ -21,20 +27,64 @@ async function settle<T>(sim: ReturnType<typeof simAgents>, p: Promise<T>): Prom
   return out;
 }
 
+type Handler = Parameters<AgentTransport["serve"]>[1];
+
+/** Wraps an agent's transport so that its `p2p.search` requests go to `search(its own handler, its twin)`. */
+function onSearch(search: (own: Handler, self: number) => Handler) {
+  return (t: AgentTransport): AgentTransport => ({
+    self: t.self,
+    request: (...args) => t.request(...args),
+    serve: (command, handler) =>
+      t.serve(command, command === "p2p.search" ? search(handler, t.self) : handler),
+  });
+}
+
+/** Never answers a search. */
+const never = (): Promise<never> => new Promise<never>(() => {});
+
 /** A transport whose agent answers searches with a record of twin 1 signed by the wrong key. */
 function forging(inner: AgentTransport, now: () => number): AgentTransport {
-  return {
-    self: inner.self,
-    request: (...args) => inner.request(...args),
-    serve(command, handler) {
-      if (command !== "p2p.search") return inner.serve(command, handler);
-      return inner.serve(command, (_from, body) => {
-        const q = (body as { q: string }).q;
-        const rec = signRecord(signerFor(inner.self), 1, { category: q }, now(), 60_000);
-        return { r: [{ rec, rep: 1 }], d: 0 };
-      });
-    },
-  };
+  return onSearch((_own, self) => (_from, body) => {
+    const q = (body as { q: string }).q;
+    const rec = signRecord(signerFor(self), 1, { category: q }, now(), 60_000);
+    return { r: [{ rec, rep: 1 }], d: 0 };
+  })(inner);
+}
+
+/**
+ * Wraps an agent's transport so that it leaves its first `count` search requests unanswered (all of them by
+ * default) and answers the later ones; `unanswered()` tells how many it left.
+ */
+function leavingSearches(count = Number.POSITIVE_INFINITY) {
+  let left = 0;
+  const wrap = onSearch((own) => (from, body) => {
+    if (left >= count) return own(from, body);
+    left++;
+    return never();
+  });
+  return { wrap, unanswered: () => left };
+}
+
+/**
+ * Neighbour search only: agents `askers` have one neighbour, agent 3 (tagged barber, its transport wrapped by
+ * `wrap`), and agents 4…`size` join through it. Runs until every agent knows every other, then 10 periods more.
+ */
+async function throughAgent3(askers: number[], size: number, wrap: (t: AgentTransport) => AgentTransport) {
+  const sim = simAgents({ loss: 0 }, { ...FAST, homeReplicas: 0, tenureFullMs: 1000 });
+  const agents = askers.map((t) => sim.make(t, { bootstrap: [3], options: { maxNeighbours: 1 } }));
+  sim.make(3, { bootstrap: [askers[0]!], tags: { category: "barber" }, wrap });
+  for (let t = 4; t <= size; t++) sim.make(t, { bootstrap: [3] });
+  for (const a of sim.agents.values()) void a.start();
+  const all = sim.agents.size;
+  assert.ok(
+    await sim.net.runUntil(
+      () => [...sim.agents.values()].every((a) => a.members().length === all - 1),
+      20_000,
+    ),
+  );
+  await sim.net.run(10 * PERIOD);
+  for (const a of agents) assert.deepEqual(a.neighbours(), [3]);
+  return { sim, agents };
 }
 
 describe("p2p search", () => {
@@ -87,16 +137,9 @@ describe("p2p search", () => {
     const hedge = 150;
     const sim2 = simAgents({ loss: 0 }, { ...FAST, homeReplicas: 0, maxNeighbours: 2, searchHedgeMs: hedge });
     const silentAsked = new Map<number, number>();
-    const silentWrap = (t: AgentTransport): AgentTransport => ({
-      self: t.self,
-      request: (...args) => t.request(...args),
-      serve: (command, handler) =>
-        command === "p2p.search"
-          ? t.serve(command, (from) => {
-              silentAsked.set(from, sim2.net.now);
-              return new Promise<never>(() => {});
-            })
-          : t.serve(command, handler),
+    const silentWrap = onSearch(() => (from) => {
+      silentAsked.set(from, sim2.net.now);
+      return never();
     });
     sim2.make(2, { bootstrap: [3], wrap: silentWrap });
     // The owner announces its record to the silent agent only (its one neighbour).
@@ -345,35 +388,21 @@ describe("p2p search", () => {
     // Tenure is full after 1 s here, so the reporters below weigh as much as old members can.
     const sim = simAgents({ loss: 0 }, { ...FAST, tenureFullMs: 1000 });
     const rnd = sim.net.random;
-    const forgeAll = (t: AgentTransport): AgentTransport => ({
-      self: t.self,
-      request: (...args) => t.request(...args),
-      serve: (command, handler) =>
-        command === "p2p.search"
-          ? t.serve(command, (_from, body) => {
-              const q = (body as { q: unknown }).q;
-              const tags = typeof q === "string" ? { category: q } : (q as ServiceTags);
-              let signature = "";
-              for (let i = 0; i < 130; i++) signature += Math.floor(rnd() * 16).toString(16);
-              const rec = {
-                twin: 1,
-                tags,
-                issuedAt: sim.net.now,
-                expiresAt: sim.net.now + 60_000,
-                signature,
-              };
-              return { r: [{ rec, rep: 1 }], d: 0 };
-            })
-          : t.serve(command, handler),
+    const forgeAll = onSearch(() => (_from, body) => {
+      const q = (body as { q: unknown }).q;
+      const tags = typeof q === "string" ? { category: q } : (q as ServiceTags);
+      let signature = "";
+      for (let i = 0; i < 130; i++) signature += Math.floor(rnd() * 16).toString(16);
+      const rec = {
+        twin: 1,
+        tags,
+        issuedAt: sim.net.now,
+        expiresAt: sim.net.now + 60_000,
+        signature,
+      };
+      return { r: [{ rec, rep: 1 }], d: 0 };
     });
-    const silentAll = (t: AgentTransport): AgentTransport => ({
-      self: t.self,
-      request: (...args) => t.request(...args),
-      serve: (command, handler) =>
-        command === "p2p.search"
-          ? t.serve(command, () => new Promise<never>(() => {}))
-          : t.serve(command, handler),
-    });
+    const silentAll = onSearch(() => never);
     const barber = (name: string): ServiceTags => ({ category: "barber", name });
     const asker = sim.make(1, { bootstrap: [2], options: { maxChecksPerSearch: 2 } });
     sim.make(2, { tags: barber("framed") });
@@ -436,26 +465,9 @@ describe("p2p search", () => {
   });
 
   test("search — a silent agent nobody reported: a search to it times out, the check fails, and the report spreads; an agent that holds it files none", async () => {
-    // Neighbour search only; askers 1 and 2 have one neighbour: the silent agent 3.
-    const sim = simAgents({ loss: 0 }, { ...FAST, homeReplicas: 0, tenureFullMs: 1000 });
-    const silent = (t: AgentTransport): AgentTransport => ({
-      self: t.self,
-      request: (...args) => t.request(...args),
-      serve: (command, handler) =>
-        command === "p2p.search"
-          ? t.serve(command, () => new Promise<never>(() => {}))
-          : t.serve(command, handler),
-    });
-    const first = sim.make(1, { bootstrap: [3], options: { maxNeighbours: 1 } });
-    const second = sim.make(2, { bootstrap: [3], options: { maxNeighbours: 1 } });
-    sim.make(3, { bootstrap: [1], tags: { category: "barber" }, wrap: silent });
-    for (let t = 4; t <= 16; t++) sim.make(t, { bootstrap: [3] });
-    for (const a of sim.agents.values()) void a.start();
-    assert.ok(
-      await sim.net.runUntil(() => [...sim.agents.values()].every((a) => a.members().length === 15), 20_000),
-    );
-    await sim.net.run(10 * PERIOD);
-    assert.deepEqual(first.neighbours(), [3]);
+    // Askers 1 and 2 have one neighbour: the silent agent 3.
+    const { sim, agents } = await throughAgent3([1, 2], 16, leavingSearches().wrap);
+    const [first, second] = agents as [P2pAgent, P2pAgent];
     assert.equal(first.reputationOf(3).reporters, 0);
 
     const res = await settle(sim, first.search("dentist", { maxHops: 1 }));
@@ -487,36 +499,16 @@ describe("p2p search", () => {
   });
 
   test("search — an honest agent whose answers are lost 4 times in a row (a search, then 3 requests of its check) passes the check on its 4th request: no report", async () => {
-    const sim = simAgents({ loss: 0 }, { ...FAST, homeReplicas: 0, tenureFullMs: 1000 });
-    let lost = 0;
     // The honest agent's first 4 search answers are lost (it never answers them), later ones arrive.
-    const lossy = (t: AgentTransport): AgentTransport => ({
-      self: t.self,
-      request: (...args) => t.request(...args),
-      serve: (command, handler) =>
-        command === "p2p.search"
-          ? t.serve(command, (from, body) => {
-              if (lost >= 4) return handler(from, body);
-              lost++;
-              return new Promise<never>(() => {});
-            })
-          : t.serve(command, handler),
-    });
-    const asker = sim.make(1, { bootstrap: [3], options: { maxNeighbours: 1 } });
-    sim.make(3, { bootstrap: [1], tags: { category: "barber" }, wrap: lossy });
-    for (let t = 4; t <= 8; t++) sim.make(t, { bootstrap: [3] });
-    for (const a of sim.agents.values()) void a.start();
-    assert.ok(
-      await sim.net.runUntil(() => [...sim.agents.values()].every((a) => a.members().length === 6), 20_000),
-    );
-    await sim.net.run(10 * PERIOD);
-    assert.deepEqual(asker.neighbours(), [3]);
+    const lossy = leavingSearches(4);
+    const { sim, agents } = await throughAgent3([1], 8, lossy.wrap);
+    const asker = agents[0]!;
     assert.equal(asker.options.checkAttempts, 4, "the default");
 
     const res = await settle(sim, asker.search("dentist", { maxHops: 1 }));
     assert.deepEqual(res.results, []);
     await sim.net.run(10 * PERIOD);
-    assert.equal(lost, 4);
+    assert.equal(lossy.unanswered(), 4);
     assert.equal(asker.stats().search.checks, 4, "3 requests lost, the 4th answered");
     assert.equal(asker.stats().reports.filed, 0, "an answered check clears it");
     for (const a of sim.agents.values()) assert.equal(a.reputationOf(3).reporters, 0);
