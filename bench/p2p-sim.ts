@@ -10,8 +10,8 @@
  * same demand per agent at every N). P2P_SKIP=flood,scale,one,reputation leaves parts out; P2P_SAME_LOAD=1 also runs
  * the sizes with a tag vocabulary that grows with N (as many holders per tag value at every size);
  * P2P_WINDOW_START_MS (default 300000) is when the steady window starts; P2P_REP_SECONDS (default 300) sets the
- * reputation phase. A run with the default sizes takes about 8 minutes on 2 cores; with P2P_SCALES=100,300,3000
- * about 20 and 6 GB of heap (node --max-old-space-size=16000).
+ * reputation phase. A run with the default sizes takes about 8 minutes on 2 cores (2.7 GB); with
+ * P2P_SCALES=100,300,3000 about 22 minutes and 5.3 GB (node --max-old-space-size=16000).
  */
 import { P2P_DEFAULTS, type P2pOptions } from "../src/p2p/index.js";
 import { machineLine } from "./harness.js";
@@ -565,8 +565,8 @@ if (!SKIP.has("scale") && !SKIP.has("one")) {
  */
 const sameLoad = new Map<number, Scaled>();
 if (!SKIP.has("scale") && process.env.P2P_SAME_LOAD === "1") {
-  const smallest = Math.min(N, ...SCALES);
-  for (const n of [...new Set([N, ...SCALES])].sort((a, b) => a - b)) {
+  const smallest = allSizes[0]!;
+  for (const n of allSizes) {
     if (n === smallest) {
       sameLoad.set(n, scale.get(n)!);
       continue;
@@ -589,8 +589,8 @@ const msgs = sizes.map((n) => scale.get(n)!.msgs);
 const protocolBytes = sizes.map((n) => scale.get(n)!.protocolBytes);
 const allBytes = sizes.map((n) => scale.get(n)!.bytes);
 /**
- * A row of per-agent rates over the sizes. `judged`: the target applies (the same demand per agent at every N);
- * otherwise the row is shown for information, with why the demand itself changes with N.
+ * A row of per-agent rates over the sizes `ns`. Without `notJudged` the target applies (the same demand per agent
+ * at every N); with it the row is shown for information, `notJudged` saying why the demand itself changes with N.
  */
 const flatRow = (
   what: string,
