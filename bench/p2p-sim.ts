@@ -13,7 +13,7 @@
  * reputation phase. A run with the default sizes takes about 8 minutes on 2 cores (2.7 GB); with
  * P2P_SCALES=100,300,3000 about 22 minutes and 5.3 GB (node --max-old-space-size=16000).
  */
-import { P2P_DEFAULTS, type P2pOptions } from "../src/p2p/index.js";
+import { P2P_DEFAULTS, type P2pAgent, type P2pOptions } from "../src/p2p/index.js";
 import { machineLine } from "./harness.js";
 import { forgingTransport, silentTransport } from "./p2p/misbehaviour.js";
 import { type SearchSample, startSearchLoad } from "./p2p/workload.js";
@@ -206,10 +206,11 @@ async function mainWorld(n: number, options: Partial<P2pOptions>, run: WorldRun 
       if (!m.has(observer)) m.set(observer, world.net.now);
     }
   });
-  const sumStat = (k: "probes" | "refutations"): number =>
-    [...world.agents.values()].reduce((a, x) => a + x.stats().membership[k], 0);
-  const reportsFiled = (): number =>
-    [...world.agents.values()].reduce((a, x) => a + x.stats().reports.filed, 0);
+  type Stats = ReturnType<P2pAgent["stats"]>;
+  /** A counter summed over all agents. */
+  const sumStat = (of: (s: Stats) => number): number =>
+    [...world.agents.values()].reduce((a, x) => a + of(x.stats()), 0);
+  const reportsFiled = (): number => sumStat((s) => s.reports.filed);
 
   // Steady window: search load, no crashes.
   const samples: SearchSample[] = [];
@@ -219,15 +220,15 @@ async function mainWorld(n: number, options: Partial<P2pOptions>, run: WorldRun 
     (s) => samples.push(s),
   );
   const reports0 = reportsFiled();
-  const probes0 = sumStat("probes");
-  const ref0 = sumStat("refutations");
+  const probes0 = sumStat((s) => s.membership.probes);
+  const ref0 = sumStat((s) => s.membership.refutations);
   const t0 = trafficSnapshot(world);
   const sent0 = new Map(world.net.sentBy);
   const windowStart = world.net.now;
   await world.net.run(STEADY_MS);
   const traffic = { ...trafficRate(world, t0, sent0, STEADY_MS, n), reportsFiled: reportsFiled() - reports0 };
-  const probes = sumStat("probes") - probes0;
-  const refutations = sumStat("refutations") - ref0;
+  const probes = sumStat((s) => s.membership.probes) - probes0;
+  const refutations = sumStat((s) => s.membership.refutations) - ref0;
   const windowEnd = windowStart + STEADY_MS;
   const searchesEarly = summarize(samples.filter((s) => s.at < windowStart + SEARCH_WINDOW_MS));
   const searchesLate = summarize(
